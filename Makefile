@@ -1,0 +1,77 @@
+# Two commands matter: `make render` (the policies rendered from defaults;
+# VALUES=my-env.yaml for overrides) and `make test` (everything). Every target
+# bootstraps the pinned tools it needs into $(CACHE), outside the clone.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE ?= $(HOME)/.cache/ep-netpol
+export EPNP_CACHE := $(CACHE)
+BIN := $(CACHE)/bin
+PYTHON := $(CACHE)/venv/bin/python
+HELM := $(BIN)/helm
+CHART := charts/ibm-ep-network-policies
+RELEASE ?= ibm-ep-network-policies
+NAMESPACE ?= event-processing
+VALUES ?=
+
+# Pinned tool versions (the only place they are set).
+export HELM_VERSION := v4.3.1
+export HELM3_VERSION := v3.22.0
+export KUBECONFORM_VERSION := v0.8.0
+export HELM_UNITTEST_VERSION := v1.1.2
+export CACHE
+
+PYTEST := $(PYTHON) -m pytest
+values_flag = $(if $(VALUES),--values $(VALUES))
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## Install the pinned tools (helm v4 and v3, kubeconform, helm-unittest, venvs, schemas)
+	@bash tools/bootstrap/tools.sh
+
+.PHONY: render
+render: tools ## Print the policies rendered from defaults (VALUES=file.yaml to override)
+	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
+
+.PHONY: test
+test: tools ## Run every test: render vs spec, schema, kubeconform, helm lint, helm-unittest, docs
+	$(PYTEST) tests
+
+.PHONY: unittest
+unittest: tools ## Run the chart's helm-unittest suites
+	$(BIN)/helm-unittest --strict $(CHART)
+
+.PHONY: unittest-update
+unittest-update: tools ## Re-record the helm-unittest snapshot (review the diff against the spec!)
+	$(BIN)/helm-unittest --strict --update-snapshot $(CHART)
+
+.PHONY: lint
+lint: tools ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
+	$(PYTEST) tests/test_lint.py
+
+.PHONY: docs
+docs: tools ## Regenerate the values reference in README.md from the schema
+	$(PYTHON) -m tools.valuesdoc --write
+
+.PHONY: verify-docs
+verify-docs: tools ## Fail when README.md's values reference is stale
+	$(PYTHON) -m tools.valuesdoc --check
+
+.PHONY: bench
+bench: tools ## Benchmarks: helm template time against a one-policy baseline chart
+	$(PYTHON) -m tools.bench
+
+.PHONY: package
+package: tools ## Build a versioned chart archive into dist/
+	$(HELM) package $(CHART) --destination dist
+
+.PHONY: clean
+clean: ## Remove build outputs in the clone (the tool cache stays)
+	rm -rf dist .pytest_cache
+
+-include tools/make/*.mk

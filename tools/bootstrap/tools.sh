@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the pinned tools the harness runs, into $CACHE (outside the clone) so
+# a second run is a no-op. Everything comes from the Go module proxy, PyPI or
+# Debian; nothing from release pages. Each step says what it builds and how long
+# it took. Versions are passed in by the Makefile, the single place they are pinned.
+set -euo pipefail
+
+: "${CACHE:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+bin="$CACHE/bin"
+mkdir -p "$bin" "$CACHE/stamps"
+
+step() { # step NAME STAMP-CONTENT COMMAND...: runs COMMAND unless NAME's stamp says it is current
+  local name=$1 want=$2; shift 2
+  local stamp="$CACHE/stamps/$name"
+  if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
+  echo "tools: building $name ($want)..." >&2
+  local t0=$SECONDS
+  "$@"
+  echo "$want" >"$stamp"
+  echo "tools: $name ready in $((SECONDS - t0))s" >&2
+}
+
+go_install() { # go_install DEST-NAME PKG@VERSION [LDFLAGS]: go install into a private GOBIN, then link into bin/
+  local dest=$1 pkg=$2 ldflags=${3:-}
+  local gobin="$CACHE/gobin/$dest"
+  GOBIN="$gobin" GOFLAGS=-trimpath go install -ldflags "$ldflags" "$pkg"
+  ln -sf "$gobin/$(basename "${pkg%@*}")" "$bin/$dest"
+}
+
+helm_unittest() {
+  (cd "$here/helm-unittest" && go build -trimpath -o "$bin/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
+}
+
+python_venv() { # python_venv DIR REQUIREMENTS
+  rm -rf "$1"
+  python3.11 -m venv "$1"
+  "$1/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-virtualenv -r "$2"
+}
+
+graphviz() {
+  command -v dot >/dev/null && return 0
+  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || {
+    echo "tools: could not install graphviz (apt-get); the connectivity SVG needs 'dot'" >&2; return 1; }
+}
+
+req_hash() { sha256sum "$1" | cut -c1-16; }
+
+step helm "$HELM_VERSION" go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
+  "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+step helm3 "$HELM3_VERSION" go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
+step kubeconform "$KUBECONFORM_VERSION" go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+step helm-unittest "$HELM_UNITTEST_VERSION-$(req_hash "$here/helm-unittest/go.sum")" helm_unittest
+step venv "$(req_hash "$repo/tools/requirements.txt")" python_venv "$CACHE/venv" "$repo/tools/requirements.txt"
+if [[ -f $repo/tools/requirements-nca.txt ]]; then
+  step venv-nca "$(req_hash "$repo/tools/requirements-nca.txt")" python_venv "$CACHE/venv-nca" "$repo/tools/requirements-nca.txt"
+fi
+step graphviz "apt" graphviz
+# Standalone Kubernetes JSON schemas for kubeconform, built from the pinned
+# kubernetes-validate package so validation never touches the network.
+step schemas "$(req_hash "$repo/tools/requirements.txt")-$(req_hash "$repo/tools/schemas.py")" \
+  env --chdir="$repo" "$CACHE/venv/bin/python" -m tools.schemas --out "$CACHE/schemas"

@@ -1,0 +1,73 @@
+"""The one entry point that renders the chart: `render(values)` runs `helm template`.
+
+Failures raise `RenderError` carrying helm's stderr, so a test can assert the
+message a user would see.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tools.paths import CHART, HELM
+
+RELEASE = "ibm-ep-network-policies"
+NAMESPACE = "event-processing"
+
+Values = dict[str, Any]
+Obj = dict[str, Any]
+
+
+class RenderError(Exception):
+    """helm failed; `stderr` is what it printed."""
+
+    def __init__(self, stderr: str, returncode: int):
+        super().__init__(stderr.strip() or f"helm exited {returncode}")
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+def helm_template(
+    values: Values | None = None,
+    *,
+    helm: Path = HELM,
+    chart: Path = CHART,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    args: Iterable[str] = (),
+) -> str:
+    """`helm template` with `values` passed as a values file; returns the manifest text."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="values-") as f:
+        # JSON is YAML, and keeps ints ints and nulls nulls exactly as given.
+        json.dump(values or {}, f)
+        f.flush()
+        cmd = [str(helm), "template", release, str(chart), "--namespace", namespace, "--values", f.name, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RenderError(proc.stderr, proc.returncode)
+    return proc.stdout
+
+
+def parse(manifest: str) -> list[Obj]:
+    return [doc for doc in yaml.safe_load_all(manifest) if doc]
+
+
+def render(values: Values | None = None, **kwargs: Any) -> list[Obj]:
+    """The chart's objects for `values` (merged over values.yaml, as helm does)."""
+    return parse(helm_template(values, **kwargs))
+
+
+def by_name(objects: Iterable[Obj]) -> dict[str, Obj]:
+    """Objects keyed by `metadata.name`; for renders where names are unique."""
+    out: dict[str, Obj] = {}
+    for obj in objects:
+        name = obj["metadata"]["name"]
+        if name in out:
+            raise ValueError(f"{name} is rendered more than once; key by (namespace, name) instead")
+        out[name] = obj
+    return out
