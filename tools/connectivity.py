@@ -1,0 +1,367 @@
+"""Connectivity engine: what a set of NetworkPolicies lets through, computed by network-config-analyzer.
+
+We do not re-implement NetworkPolicy semantics: `tools/nca_driver.py` runs nca (in its own venv, since it
+pins its dependencies) over a whole batch of scenarios in ONE process, and this module (harness venv,
+stdlib + pyyaml) builds the fixture cluster, ships the batch, and turns nca's answer into flows to diff.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Labels = Mapping[str, str]
+Port = int | str  # an int, "*" (every port of the protocol) or "lo-hi" (a range that is neither)
+ANY_PORT = "*"
+PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
+
+DRIVER = Path(__file__).with_name("nca_driver.py")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EPNP_CACHE") or Path.home() / ".cache" / "ep-netpol")
+
+
+def nca_python() -> Path:
+    """The nca venv's interpreter; EPNP_NCA_PYTHON overrides (e.g. a venv built elsewhere)."""
+    return Path(os.environ.get("EPNP_NCA_PYTHON") or cache_dir() / "venv-nca" / "bin" / "python")
+
+
+# ---------------------------------------------------------------- fixture cluster
+
+@dataclass(frozen=True)
+class Workload:
+    """One pod of the fixture (each pod is its own workload so flows name it exactly).
+    `group` ties it to a row of the documented tables (ep-operator, flink-deployment, ...)."""
+    name: str
+    namespace: str
+    labels: Labels = field(default_factory=dict, hash=False, compare=False)
+    group: str = ""
+
+    @property
+    def is_outside(self) -> bool:
+        return self.name == OUTSIDE.name
+
+
+# The outside world: nca models every address outside the cluster as the IP block 0.0.0.0/0 (IPv6 is
+# left out, as nca does by default); an ingress rule without `from` admits it, a podSelector does not.
+OUTSIDE = Workload("outside", "", {}, "outside")
+OUTSIDE_PEER = "ip:0.0.0.0/0"
+
+# Labels transcribed from the spec page's YAML objects and the issue; callers (the matrix, fed by the
+# facts file) pass their own through `default_cluster(labels=...)`.
+EP_OPERATOR_LABELS = {"app.kubernetes.io/name": "ibm-event-processing",
+                      "app.kubernetes.io/instance": "ibm-ep-operator"}
+EP_INSTANCE_LABELS = {"app.kubernetes.io/component": "ibm-ep",
+                      "app.kubernetes.io/managed-by": "ibm-ep-operator"}  # + app.kubernetes.io/instance
+FLINK_OPERATOR_LABELS = {"app.kubernetes.io/instance": "ibm-eventautomation-flink-operator",
+                         "app.kubernetes.io/name": "flink-kubernetes-operator",
+                         "name": "ibm-eventautomation-flink-operator"}
+FLINK_LABELS = {"app.kubernetes.io/instance": "ibm-eventautomation-flink",
+                "app.kubernetes.io/managed-by": "ibm-eventautomation-flink-operator",
+                "app.kubernetes.io/name": "ibm-eventautomation-flink"}  # + component: jobmanager|taskmanager
+GROUPS = ("ep-operator", "ep-instance", "flink-operator", "flink-deployment")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    namespaces: Mapping[str, Labels]  # name -> labels
+    workloads: tuple[Workload, ...]
+
+    def __post_init__(self) -> None:
+        names = [w.name for w in self.workloads]
+        if len(set(names)) != len(names) or OUTSIDE.name in names:
+            raise ValueError(f"workload names must be unique and not {OUTSIDE.name!r}: {names}")
+        missing = {w.namespace for w in self.workloads} - set(self.namespaces)
+        if missing:
+            raise ValueError(f"workloads in undeclared namespaces: {sorted(missing)}")
+
+    def workload(self, name: str) -> Workload:
+        return OUTSIDE if name == OUTSIDE.name else next(w for w in self.workloads if w.name == name)
+
+    def group(self, group: str) -> list[Workload]:
+        return [w for w in self.all_workloads() if w.group == group]
+
+    def all_workloads(self) -> list[Workload]:
+        return [*self.workloads, OUTSIDE]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"namespaces": [{"name": n, "labels": dict(lb)} for n, lb in self.namespaces.items()],
+                "pods": [{"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)}
+                         for w in self.workloads]}
+
+
+def default_cluster(namespaces: Mapping[str, str] | None = None,
+                    labels: Mapping[str, Labels] | None = None,
+                    ep_instance_names: Sequence[str] = ("my-ep", "my-ep"),
+                    other_namespace: str = "elsewhere",
+                    namespace_labels: Mapping[str, Labels] | None = None) -> Cluster:
+    """The issue's fixture: EP operator, two EP instance pods, Flink operator, a jobmanager and two
+    taskmanagers, an unrelated pod in each namespace used, a pod in another namespace (+ OUTSIDE).
+    namespaces: group -> namespace (default all in "ep"); labels: group -> base labels (the EP instance
+    pods add `app.kubernetes.io/instance`, the Flink pods add `component`)."""
+    ns = {g: "ep" for g in GROUPS} | dict(namespaces or {})
+    lb = {"ep-operator": EP_OPERATOR_LABELS, "ep-instance": EP_INSTANCE_LABELS,
+          "flink-operator": FLINK_OPERATOR_LABELS, "flink-deployment": FLINK_LABELS} | dict(labels or {})
+    if other_namespace in ns.values():
+        raise ValueError(f"other_namespace {other_namespace!r} is one of the groups' namespaces")
+    wl = [Workload("ep-operator", ns["ep-operator"], dict(lb["ep-operator"]), "ep-operator")]
+    wl += [Workload(f"ep-instance-{i}", ns["ep-instance"],
+                    {**lb["ep-instance"], "app.kubernetes.io/instance": inst}, "ep-instance")
+           for i, inst in enumerate(ep_instance_names, 1)]
+    wl.append(Workload("flink-operator", ns["flink-operator"], dict(lb["flink-operator"]), "flink-operator"))
+    wl.append(Workload("jobmanager", ns["flink-deployment"],
+                       {**lb["flink-deployment"], "component": "jobmanager"}, "flink-deployment"))
+    wl += [Workload(f"taskmanager-{i}", ns["flink-deployment"],
+                    {**lb["flink-deployment"], "component": "taskmanager"}, "flink-deployment")
+           for i in (1, 2)]
+    used = list(dict.fromkeys(ns[g] for g in GROUPS))  # ordered, distinct
+    wl += [Workload("unrelated" if len(used) == 1 else f"unrelated-{n}", n, {"app": "unrelated"}, "unrelated")
+           for n in used]
+    wl.append(Workload("other-namespace", other_namespace, {"app": "unrelated"}, "other-namespace"))
+    extra = namespace_labels or {}
+    # kubernetes.io/metadata.name is set by the API server on every namespace; selectors rely on it
+    all_ns = {n: {"kubernetes.io/metadata.name": n, **extra.get(n, {})} for n in [*used, other_namespace]}
+    return Cluster(all_ns, tuple(wl))
+
+
+# ---------------------------------------------------------------- scenarios and results
+
+@dataclass
+class Scenario:
+    policies: list[dict[str, Any]]
+    cluster: Cluster = field(default_factory=default_cluster)
+    id: str = ""
+    namespace: str = "ep"  # for policies without metadata.namespace (as `kubectl apply -n`)
+    dot: bool = False
+    dot_dst: Sequence[str] | None = None  # workload names: graph only what reaches them
+    base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "dot": self.dot, **self.cluster.to_json(),
+                             "policies": self._placed(self.policies)}
+        if self.dot_dst is not None:
+            wl = {w.name: w for w in self.cluster.workloads}
+            d["dot_dst"] = [f"{wl[n].namespace}/{n}" for n in self.dot_dst]
+        if self.base_policies is not None:
+            d["base_policies"] = self._placed(self.base_policies)
+        return d
+
+    def _placed(self, policies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for pol in policies:
+            if not pol.get("metadata", {}).get("namespace"):
+                pol = copy.deepcopy(pol)
+                pol.setdefault("metadata", {})["namespace"] = self.namespace
+            out.append(pol)
+        return out
+
+
+@dataclass(frozen=True)
+class Conn:
+    """One (src, dst) pair of nca's allowed connections. protocols/ports: None = all;
+    other_dims: dimensions restricted beyond protocol and destination port (none for K8s policies)."""
+    src: str
+    dst: str
+    protocols: tuple[tuple[int, int], ...] | None
+    ports: tuple[tuple[int, int], ...] | None
+    other_dims: tuple[str, ...] = ()
+
+    def allows_protocol(self, number: int) -> bool:
+        return self.protocols is None or any(lo <= number <= hi for lo, hi in self.protocols)
+
+
+@dataclass(frozen=True, order=True)
+class Flow:
+    src: str
+    dst: str
+    port: Port
+
+    def __str__(self) -> str:
+        return f"{self.src} -> {self.dst} :{self.port}"
+
+
+@dataclass
+class SemanticDiff:
+    differs: bool
+    text: str
+
+
+@dataclass
+class Result:
+    id: str
+    conns: list[Conn]
+    dot: str | None = None
+    diff: SemanticDiff | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def flows(self, protocol: str = "TCP") -> set[Flow]:
+        """Allowed flows of one protocol, one per port (ANY_PORT when every port is open)."""
+        number = PROTOCOL_NUMBERS[protocol]
+        out: set[Flow] = set()
+        for c in self.conns:
+            if c.other_dims:
+                raise ValueError(f"{c}: connection restricted on {c.other_dims}; flows cannot express it")
+            if not c.allows_protocol(number):
+                continue
+            if c.ports is None or c.ports == ((0, 65535),) or c.ports == ((1, 65535),):
+                out.add(Flow(c.src, c.dst, ANY_PORT))
+                continue
+            for lo, hi in c.ports:
+                out.update(Flow(c.src, c.dst, p) for p in range(lo, hi + 1)) if hi - lo < 64 \
+                    else out.add(Flow(c.src, c.dst, f"{lo}-{hi}"))
+        return out
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+def _peer_to_workload(peer: str, by_pod: Mapping[str, str]) -> str:
+    if peer == OUTSIDE_PEER:
+        return OUTSIDE.name
+    return by_pod.get(peer, peer)  # a partial IP block (policy with ipBlock) stays "ip:<cidrs>"
+
+
+def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
+    if raw.get("error"):
+        raise EngineError(f"scenario {raw.get('id')!r}: {raw['error']}")
+    by_pod = {f"{w.namespace}/{w.name}": w.name for w in cluster.workloads}
+    conns = []
+    for cube in raw["conns"]:
+        protocols = None if cube["protocols"] == "*" else tuple(map(tuple, cube["protocols"]))
+        ports = None if cube["dst_ports"] == "*" else tuple(map(tuple, cube["dst_ports"]))
+        for s in cube["src"]:
+            for d in cube["dst"]:
+                if s != d:  # a pod talking to itself is not subject to NetworkPolicy
+                    conns.append(Conn(_peer_to_workload(s, by_pod), _peer_to_workload(d, by_pod),
+                                      protocols, ports, tuple(cube["other_dims"])))
+    diff = raw.get("diff")
+    return Result(raw["id"], conns, raw.get("dot"),
+                  SemanticDiff(diff["differs"], diff["text"]) if diff else None,
+                  raw.get("warnings", []), raw.get("seconds", 0.0))
+
+
+def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600) -> list[Result]:
+    """Run nca over all scenarios, results in the same order. One driver process per job (not per
+    scenario: nca's import alone costs ~0.4 s); by default one job per core for big batches."""
+    if not scenarios:
+        return []
+    python = nca_python()
+    if not python.exists():
+        raise EngineError(f"{python} missing: create the nca venv (make tools) or set EPNP_NCA_PYTHON")
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if len(scenarios) >= 40 else 1
+    payload = [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
+    chunks = [payload[i::jobs] for i in range(jobs)]  # strided: similar cost per chunk
+
+    def run(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        proc = subprocess.run([str(python), str(DRIVER)], input=json.dumps({"scenarios": chunk}),
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise EngineError(f"nca driver exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        return json.loads(proc.stdout)["results"]
+
+    with ThreadPoolExecutor(jobs) as pool:  # threads only wait on the driver processes
+        outs = list(pool.map(run, chunks))
+    raw: list[dict[str, Any]] = [{}] * len(payload)
+    for j, out in enumerate(outs):
+        for k, r in enumerate(out):
+            raw[j + k * jobs] = r
+    return [_result(r, sc.cluster) for r, sc in zip(raw, scenarios, strict=True)]
+
+
+def analyze_one(policies: list[dict[str, Any]], cluster: Cluster | None = None, **kw: Any) -> Result:
+    return analyze([Scenario(policies, cluster or default_cluster(), **kw)])[0]
+
+
+def semantic_diff(base: list[dict[str, Any]], new: list[dict[str, Any]],
+                  cluster: Cluster | None = None, namespace: str = "ep") -> SemanticDiff:
+    """nca's semantic diff (connections added/removed going from `base` to `new`) on the fixture."""
+    res = analyze([Scenario(new, cluster or default_cluster(), "diff", namespace, base_policies=base)])[0]
+    assert res.diff is not None
+    return res.diff
+
+
+# ---------------------------------------------------------------- diffs and display
+
+def normalize(flows: Iterable[Flow]) -> set[Flow]:
+    """Drop per-port flows of a pair that also has ANY_PORT, so equal connectivity compares equal."""
+    flows = set(flows)
+    wide = {(f.src, f.dst) for f in flows if f.port == ANY_PORT}
+    return {f for f in flows if f.port == ANY_PORT or (f.src, f.dst) not in wide}
+
+
+@dataclass
+class FlowDiff:
+    extra: set[Flow]    # allowed but not expected: the control leaks
+    missing: set[Flow]  # expected but blocked: the product breaks
+
+    def __bool__(self) -> bool:
+        return bool(self.extra or self.missing)
+
+    def __str__(self) -> str:
+        if not self:
+            return "no differences"
+        lines = []
+        for title, flows in (("allowed but not expected (extra)", self.extra),
+                             ("expected but blocked (missing)", self.missing)):
+            if flows:
+                lines.append(f"{title}:")
+                lines += [f"  {src} -> {dst}: {ports}" for (src, dst), ports in group_ports(flows).items()]
+        return "\n".join(lines)
+
+
+def diff_flows(actual: Iterable[Flow], expected: Iterable[Flow]) -> FlowDiff:
+    a, e = normalize(actual), normalize(expected)
+    return FlowDiff(a - e, e - a)
+
+
+def _port_key(p: Port) -> tuple[int, int]:
+    return (1, 0) if p == ANY_PORT else (0, p if isinstance(p, int) else int(str(p).split("-")[0]))
+
+
+def group_ports(flows: Iterable[Flow]) -> dict[tuple[str, str], str]:
+    """{(src, dst): "3000,7000,8888"} sorted by pair, for tables and diffs."""
+    by_pair: dict[tuple[str, str], list[Port]] = defaultdict(list)
+    for f in flows:
+        by_pair[(f.src, f.dst)].append(f.port)
+    return {pair: ",".join(str(p) for p in sorted(set(ports), key=_port_key))
+            for pair, ports in sorted(by_pair.items())}
+
+
+def table(flows: Iterable[Flow], title: str = "") -> str:
+    rows = group_ports(normalize(flows))
+    w = max((len(f"{s} -> {d}") for s, d in rows), default=10)
+    body = [f"{s + ' -> ' + d:<{w}}  {ports}" for (s, d), ports in rows.items()]
+    return "\n".join(([title] if title else []) + body)
+
+
+def to_svg(dot_text: str) -> bytes:
+    """Render Graphviz dot text (nca's graph output) to SVG with the `dot` binary."""
+    dot = shutil.which("dot")
+    if not dot:
+        raise EngineError("Graphviz `dot` not found: apt-get install graphviz (make tools does)")
+    proc = subprocess.run([dot, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise EngineError(f"dot failed: {proc.stderr.decode()[-2000:]}")
+    return proc.stdout
+
+
+if __name__ == "__main__":  # quick look: policies from a YAML file (or stdin) on the default fixture
+    import yaml
+
+    src = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+    docs = [d for d in yaml.safe_load_all(src) if d]
+    pols = [i for d in docs for i in (d.get("items", []) if d.get("kind", "").endswith("List") else [d])]
+    print(table(analyze_one(pols).flows(), "allowed TCP flows:"))

@@ -1,0 +1,168 @@
+"""Batch driver for network-config-analyzer (nca), run with the nca venv's python.
+
+nca pins its own dependencies, so it cannot be imported by the harness; `tools/connectivity.py`
+starts this script once per batch. stdin: one JSON document
+    {"scenarios": [{"id": str,
+                    "namespaces": [{"name": str, "labels": {..}}],
+                    "pods": [{"name": str, "namespace": str, "labels": {..}}],
+                    "policies": [NetworkPolicy dict, ...],
+                    "base_policies": [...],   # optional: semantic diff base -> policies
+                    "dot": bool,              # optional: also return the dot graph
+                    "dot_dst": ["ns/pod"]}]}  # optional: graph only connections into these pods
+stdout: {"results": [{"id", "conns": [cube], "dot": str|null, "diff": {..}|null, "error": str|null,
+                      "warnings": [str], "seconds": float}]}
+A cube is one hyper-rectangle of allowed connections as nca computes it:
+    {"src": [peer], "dst": [peer], "protocols": [[lo, hi]] | "*", "dst_ports": [[lo, hi]] | "*",
+     "other_dims": [dim names restricted beyond protocol/port]}
+where a peer is "namespace/pod" or "ip:<cidr,...>". The harness expands cubes into flows.
+
+Everything runs in this one process: the topology and policies are fed to nca's finders as dicts
+(no temp files, no YAML re-parse), and the connectivity map query is subclassed so the allowed
+connections are captured as nca's own ConnectivityProperties instead of being printed and re-parsed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+from nca.CoreDS.ConnectivityProperties import ConnectivityProperties
+from nca.CoreDS.Peer import BasePeerSet, IpBlock, PeerSet
+from nca.NetworkConfig.NetworkConfig import NetworkConfig
+from nca.NetworkConfig.NetworkConfigQuery import ConnectivityMapQuery, SemanticDiffQuery
+from nca.NetworkConfig.PeerContainer import PeerContainer
+from nca.NetworkConfig.PoliciesFinder import PoliciesFinder
+from nca.NetworkConfig.TopologyObjectsFinder import NamespacesFinder, PodsFinder
+from nca.Utils.NcaLogger import NcaLogger
+from nca.Utils.OutputConfiguration import OutputConfiguration
+
+Json = dict[str, Any]
+_PEER_DIMS = {"src_peers", "dst_peers", "protocols", "dst_ports"}
+
+
+def peer_name(peer: Any) -> str:
+    return f"ip:{peer.get_cidr_list_str()}" if isinstance(peer, IpBlock) else peer.full_name()
+
+
+def intervals(values: Any) -> list[list[int]]:
+    return [[int(i.start), int(i.end)] for i in values]
+
+
+def build_topology(sc: Json) -> PeerContainer:
+    ns_finder = NamespacesFinder()
+    for ns in sc["namespaces"]:
+        ns_finder.parse_yaml_code_for_ns(
+            {"kind": "Namespace", "metadata": {"name": ns["name"], "labels": ns.get("labels", {})}})
+    pods = PodsFinder()
+    pods.namespaces_finder = ns_finder
+    for pod in sc["pods"]:
+        pods.add_eps_from_yaml({"kind": "Pod", "apiVersion": "v1",
+                                "metadata": {"name": pod["name"], "namespace": pod["namespace"],
+                                             "labels": pod.get("labels", {})},
+                                "spec": {"containers": [{"name": "main"}]}})
+    return PeerContainer(pods.peer_set, ns_finder.namespaces, [], pods.representative_peers, PeerSet())
+
+
+def build_config(name: str, peers: PeerContainer, policies: list[Json]) -> NetworkConfig:
+    finder = PoliciesFinder()
+    finder.set_peer_container(peers)
+    for pol in policies:
+        finder.parse_yaml_code_for_policy(pol, name)
+    finder.parse_policies_in_parse_queue()
+    return NetworkConfig(name=name, peer_container=peers, policies_finder=finder)
+
+
+class CapturingConnectivityQuery(ConnectivityMapQuery):
+    """nca's connectivity map, but keeping the final (IPv6-filtered) properties instead of formatting
+    them as firewall rules, which is both the slowest step and a lossy one for our purpose."""
+
+    want_dot = False
+    dot_dst: list[str] | None = None  # full pod names; None = the whole map
+    props: ConnectivityProperties | None = None
+    dot: str | None = None
+
+    def get_props_output_full(self, props: ConnectivityProperties, all_peers: PeerSet) -> str:
+        self.props = props
+        if self.want_dot:
+            shown = props
+            if self.dot_dst is not None:  # a picture of what reaches the chart's pods, not all egress
+                dst = PeerSet({p for p in self.config.peer_container.get_all_peers_group()
+                               if p.full_name() in self.dot_dst})
+                shown = props & ConnectivityProperties.make_conn_props_from_dict({"dst_peers": dst})
+            self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
+        return ""
+
+
+def cubes(props: ConnectivityProperties, peers: PeerContainer) -> list[Json]:
+    all_peers = peers.get_all_peers_group(True)
+    out = []
+    for cube in props:
+        cc = props.get_connectivity_cube(cube)
+        src = cc["src_peers"] or all_peers
+        dst = cc["dst_peers"] or all_peers
+        protocols = cc.get_dim_directly("protocols")
+        ports = cc.get_dim_directly("dst_ports")
+        out.append({
+            "src": sorted(peer_name(p) for p in src.split()),
+            "dst": sorted(peer_name(p) for p in dst.split()),
+            "protocols": "*" if cc.is_full_dim("protocols") else intervals(protocols),
+            "dst_ports": "*" if cc.is_full_dim("dst_ports") else intervals(ports),
+            "other_dims": sorted(d for d in cc.dimensions_list if d not in _PEER_DIMS and cc.is_active_dim(d)),
+        })
+    return out
+
+
+def run_scenario(sc: Json) -> Json:
+    BasePeerSet.reset()  # nca keeps a process-wide peer registry; as nca_cli.run_args does per run
+    peers = build_topology(sc)
+    res: Json = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None, "error": None}
+    if "base_policies" in sc:
+        # same topology for both sides: the base gets a deep copy, as nca's CLI does for pair queries
+        base = build_config("base", copy.deepcopy(peers), sc["base_policies"])
+        new = build_config("new", peers, sc["policies"])
+        query = SemanticDiffQuery(base, new, OutputConfiguration({"outputFormat": "txt",
+                                                                  "outputEndpoints": "pods"}))
+        num, text, not_executed = query.execute_and_compute_output_in_required_format(True)
+        res["diff"] = {"differs": bool(num), "text": text, "not_executed": bool(not_executed)}
+        return res
+    config = build_config(sc.get("id") or "scenario", peers, sc["policies"])
+    query = CapturingConnectivityQuery(config, OutputConfiguration({"outputFormat": "txt",
+                                                                    "outputEndpoints": "pods"}))
+    query.want_dot = bool(sc.get("dot"))
+    query.dot_dst = sc.get("dot_dst")
+    _, _, not_executed = query.execute_and_compute_output_in_required_format()
+    if not_executed or query.props is None:
+        res["error"] = "nca did not execute the connectivity query (no peers?)"
+        return res
+    res["conns"] = cubes(query.props, peers)
+    res["dot"] = query.dot
+    return res
+
+
+def main() -> int:
+    batch = json.load(sys.stdin)
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # nca prints warnings to stdout; keep stdout for our JSON only
+    logger = NcaLogger()
+    logger.mute()  # muted messages are collected; hand them back per scenario as warnings
+    results = []
+    for sc in batch["scenarios"]:
+        t0 = time.perf_counter()
+        try:
+            res = run_scenario(sc)
+        except Exception as exc:  # one bad scenario must not sink the batch; report it instead
+            res = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None,
+                   "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
+        res["seconds"] = round(time.perf_counter() - t0, 4)
+        res["warnings"] = [str(msg) for msg, _ in logger._collected_messages]
+        logger.flush_messages(silent=True)
+        results.append(res)
+    json.dump({"results": results}, real_stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
