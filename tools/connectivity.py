@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,11 +42,15 @@ def nca_python() -> Path:
 @dataclass(frozen=True)
 class Workload:
     """One pod of the fixture (each pod is its own workload so flows name it exactly).
-    `group` ties it to a row of the documented tables (ep-operator, flink-deployment, ...)."""
+    group: which placement group it belongs to (GROUPS, or unrelated/other-namespace/outside);
+    kinds: the facts file's workload keys it is an instance of (flink, flink-jobmanager, ...);
+    cell: which EP instance or Flink deployment it belongs to ("any pod in the instance")."""
     name: str
     namespace: str
     labels: Labels = field(default_factory=dict, hash=False, compare=False)
     group: str = ""
+    kinds: frozenset[str] = frozenset()
+    cell: str = ""
 
     @property
     def is_outside(self) -> bool:
@@ -57,19 +62,25 @@ class Workload:
 OUTSIDE = Workload("outside", "", {}, "outside")
 OUTSIDE_PEER = "ip:0.0.0.0/0"
 
-# Labels transcribed from the spec page's YAML objects and the issue; callers (the matrix, fed by the
-# facts file) pass their own through `default_cluster(labels=...)`.
-EP_OPERATOR_LABELS = {"app.kubernetes.io/name": "ibm-event-processing",
-                      "app.kubernetes.io/instance": "ibm-ep-operator"}
-EP_INSTANCE_LABELS = {"app.kubernetes.io/component": "ibm-ep",
-                      "app.kubernetes.io/managed-by": "ibm-ep-operator"}  # + app.kubernetes.io/instance
-FLINK_OPERATOR_LABELS = {"app.kubernetes.io/instance": "ibm-eventautomation-flink-operator",
-                         "app.kubernetes.io/name": "flink-kubernetes-operator",
-                         "name": "ibm-eventautomation-flink-operator"}
-FLINK_LABELS = {"app.kubernetes.io/instance": "ibm-eventautomation-flink",
-                "app.kubernetes.io/managed-by": "ibm-eventautomation-flink-operator",
-                "app.kubernetes.io/name": "ibm-eventautomation-flink"}  # + component: jobmanager|taskmanager
+# Pod labels keyed like the facts file's `workloads` (tools/facts/network-policies.yaml), transcribed
+# from the spec page's YAML and the issue; the matrix passes the facts' own via `labels=`.
+DEFAULT_LABELS: dict[str, dict[str, str]] = {
+    "ep-operator": {"app.kubernetes.io/name": "ibm-event-processing",
+                    "app.kubernetes.io/instance": "ibm-ep-operator"},
+    "ep-instance": {"app.kubernetes.io/component": "ibm-ep",
+                    "app.kubernetes.io/managed-by": "ibm-ep-operator"},  # + app.kubernetes.io/instance
+    "flink-operator": {"app.kubernetes.io/instance": "ibm-eventautomation-flink-operator",
+                       "app.kubernetes.io/name": "flink-kubernetes-operator",
+                       "name": "ibm-eventautomation-flink-operator"},
+    "flink-jobmanager": {"app.kubernetes.io/instance": "ibm-eventautomation-flink",
+                         "app.kubernetes.io/managed-by": "ibm-eventautomation-flink-operator",
+                         "app.kubernetes.io/name": "ibm-eventautomation-flink", "component": "jobmanager"},
+    "flink-taskmanager": {"app.kubernetes.io/instance": "ibm-eventautomation-flink",
+                          "app.kubernetes.io/managed-by": "ibm-eventautomation-flink-operator",
+                          "app.kubernetes.io/name": "ibm-eventautomation-flink", "component": "taskmanager"},
+}
 GROUPS = ("ep-operator", "ep-instance", "flink-operator", "flink-deployment")
+UNRELATED_LABELS = {"app": "unrelated"}
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,11 @@ class Cluster:
     def workload(self, name: str) -> Workload:
         return OUTSIDE if name == OUTSIDE.name else next(w for w in self.workloads if w.name == name)
 
-    def group(self, group: str) -> list[Workload]:
-        return [w for w in self.all_workloads() if w.group == group]
-
     def all_workloads(self) -> list[Workload]:
         return [*self.workloads, OUTSIDE]
+
+    def of_kind(self, kind: str) -> list[Workload]:
+        return [w for w in self.workloads if kind in w.kinds]
 
     def to_json(self) -> dict[str, Any]:
         return {"namespaces": [{"name": n, "labels": dict(lb)} for n, lb in self.namespaces.items()],
@@ -100,38 +111,42 @@ class Cluster:
                          for w in self.workloads]}
 
 
+def namespace_labels(name: str, extra: Labels | None = None) -> dict[str, str]:
+    # kubernetes.io/metadata.name is set by the API server on every namespace; the chart selects on it
+    return {"kubernetes.io/metadata.name": name, **(extra or {})}
+
+
 def default_cluster(namespaces: Mapping[str, str] | None = None,
                     labels: Mapping[str, Labels] | None = None,
                     ep_instance_names: Sequence[str] = ("my-ep", "my-ep"),
-                    other_namespace: str = "elsewhere",
-                    namespace_labels: Mapping[str, Labels] | None = None) -> Cluster:
+                    default_namespace: str = "ep",
+                    other_namespace: str = "elsewhere") -> Cluster:
     """The issue's fixture: EP operator, two EP instance pods, Flink operator, a jobmanager and two
     taskmanagers, an unrelated pod in each namespace used, a pod in another namespace (+ OUTSIDE).
-    namespaces: group -> namespace (default all in "ep"); labels: group -> base labels (the EP instance
-    pods add `app.kubernetes.io/instance`, the Flink pods add `component`)."""
-    ns = {g: "ep" for g in GROUPS} | dict(namespaces or {})
-    lb = {"ep-operator": EP_OPERATOR_LABELS, "ep-instance": EP_INSTANCE_LABELS,
-          "flink-operator": FLINK_OPERATOR_LABELS, "flink-deployment": FLINK_LABELS} | dict(labels or {})
+    namespaces: group (GROUPS) -> namespace, default `default_namespace`; labels: facts workload key ->
+    pod labels (the EP instance pods add `app.kubernetes.io/instance: <ep_instance_names[i]>`)."""
+    ns = {g: default_namespace for g in GROUPS} | dict(namespaces or {})
+    lb = DEFAULT_LABELS | dict(labels or {})
     if other_namespace in ns.values():
         raise ValueError(f"other_namespace {other_namespace!r} is one of the groups' namespaces")
-    wl = [Workload("ep-operator", ns["ep-operator"], dict(lb["ep-operator"]), "ep-operator")]
+    flink = "ibm-eventautomation-flink"
+    wl = [Workload("ep-operator", ns["ep-operator"], dict(lb["ep-operator"]), "ep-operator",
+                   frozenset({"ep-operator"}))]
     wl += [Workload(f"ep-instance-{i}", ns["ep-instance"],
-                    {**lb["ep-instance"], "app.kubernetes.io/instance": inst}, "ep-instance")
+                    {**lb["ep-instance"], "app.kubernetes.io/instance": inst}, "ep-instance",
+                    frozenset({"ep-instance"}), inst)
            for i, inst in enumerate(ep_instance_names, 1)]
-    wl.append(Workload("flink-operator", ns["flink-operator"], dict(lb["flink-operator"]), "flink-operator"))
-    wl.append(Workload("jobmanager", ns["flink-deployment"],
-                       {**lb["flink-deployment"], "component": "jobmanager"}, "flink-deployment"))
-    wl += [Workload(f"taskmanager-{i}", ns["flink-deployment"],
-                    {**lb["flink-deployment"], "component": "taskmanager"}, "flink-deployment")
-           for i in (1, 2)]
+    wl.append(Workload("flink-operator", ns["flink-operator"], dict(lb["flink-operator"]), "flink-operator",
+                       frozenset({"flink-operator"})))
+    wl.append(Workload("jobmanager", ns["flink-deployment"], dict(lb["flink-jobmanager"]), "flink-deployment",
+                       frozenset({"flink", "flink-jobmanager"}), flink))
+    wl += [Workload(f"taskmanager-{i}", ns["flink-deployment"], dict(lb["flink-taskmanager"]),
+                    "flink-deployment", frozenset({"flink", "flink-taskmanager"}), flink) for i in (1, 2)]
     used = list(dict.fromkeys(ns[g] for g in GROUPS))  # ordered, distinct
-    wl += [Workload("unrelated" if len(used) == 1 else f"unrelated-{n}", n, {"app": "unrelated"}, "unrelated")
+    wl += [Workload("unrelated" if len(used) == 1 else f"unrelated-{n}", n, UNRELATED_LABELS, "unrelated")
            for n in used]
-    wl.append(Workload("other-namespace", other_namespace, {"app": "unrelated"}, "other-namespace"))
-    extra = namespace_labels or {}
-    # kubernetes.io/metadata.name is set by the API server on every namespace; selectors rely on it
-    all_ns = {n: {"kubernetes.io/metadata.name": n, **extra.get(n, {})} for n in [*used, other_namespace]}
-    return Cluster(all_ns, tuple(wl))
+    wl.append(Workload("other-namespace", other_namespace, UNRELATED_LABELS, "other-namespace"))
+    return Cluster({n: namespace_labels(n) for n in [*used, other_namespace]}, tuple(wl))
 
 
 # ---------------------------------------------------------------- scenarios and results
@@ -252,22 +267,36 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
                   raw.get("warnings", []), raw.get("seconds", 0.0))
 
 
-def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600) -> list[Result]:
-    """Run nca over all scenarios, results in the same order. One driver process per job (not per
-    scenario: nca's import alone costs ~0.4 s); by default one job per core for big batches."""
-    if not scenarios:
-        return []
+def _driver_env() -> dict[str, str]:
+    # nca iterates sets of peers: a fixed hash seed makes its dot output byte-stable across runs
+    return {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+def _check_python() -> Path:
     python = nca_python()
     if not python.exists():
         raise EngineError(f"{python} missing: create the nca venv (make tools) or set EPNP_NCA_PYTHON")
+    return python
+
+
+def _payload(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
+    return [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
+
+
+def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600) -> list[Result]:
+    """Run nca over all scenarios, results in the same order. One driver process per job (never one
+    per scenario: importing nca alone costs ~0.4 s); by default one job per core for big batches."""
+    if not scenarios:
+        return []
+    python = _check_python()
     if jobs is None:
-        jobs = min(os.cpu_count() or 1, 4) if len(scenarios) >= 40 else 1
-    payload = [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
+        jobs = min(os.cpu_count() or 1, 4) if len(scenarios) >= 100 else 1
+    payload = _payload(scenarios)
     chunks = [payload[i::jobs] for i in range(jobs)]  # strided: similar cost per chunk
 
     def run(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         proc = subprocess.run([str(python), str(DRIVER)], input=json.dumps({"scenarios": chunk}),
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, env=_driver_env())
         if proc.returncode != 0:
             raise EngineError(f"nca driver exited {proc.returncode}:\n{proc.stderr[-4000:]}")
         return json.loads(proc.stdout)["results"]
@@ -279,6 +308,39 @@ def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: flo
         for k, r in enumerate(out):
             raw[j + k * jobs] = r
     return [_result(r, sc.cluster) for r, sc in zip(raw, scenarios, strict=True)]
+
+
+class Engine:
+    """A long-lived driver for many small batches (e.g. one per hypothesis example):
+    pays nca's start-up once.  `with Engine() as e: e.analyze([...])`."""
+
+    def __init__(self) -> None:
+        self._err = tempfile.TemporaryFile("w+")  # a file, not a pipe: nca's chatter cannot block it
+        self._proc = subprocess.Popen([str(_check_python()), str(DRIVER), "--serve"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=self._err, text=True, env=_driver_env())
+
+    def analyze(self, scenarios: Sequence[Scenario]) -> list[Result]:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(json.dumps({"scenarios": _payload(scenarios)}) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            self._err.seek(0)
+            raise EngineError(f"nca driver died:\n{self._err.read()[-4000:]}")
+        raw = json.loads(line)["results"]
+        return [_result(r, sc.cluster) for r, sc in zip(raw, scenarios, strict=True)]
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+        self._err.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def analyze_one(policies: list[dict[str, Any]], cluster: Cluster | None = None, **kw: Any) -> Result:

@@ -1,5 +1,8 @@
 """Batch driver for network-config-analyzer (nca), run with the nca venv's python.
 
+    python nca_driver.py < batch.json          one batch in, one JSON answer out
+    python nca_driver.py --serve               one batch per stdin line, one answer line each
+
 nca pins its own dependencies, so it cannot be imported by the harness; `tools/connectivity.py`
 starts this script once per batch. stdin: one JSON document
     {"scenarios": [{"id": str,
@@ -142,12 +145,7 @@ def run_scenario(sc: Json) -> Json:
     return res
 
 
-def main() -> int:
-    batch = json.load(sys.stdin)
-    real_stdout = sys.stdout
-    sys.stdout = sys.stderr  # nca prints warnings to stdout; keep stdout for our JSON only
-    logger = NcaLogger()
-    logger.mute()  # muted messages are collected; hand them back per scenario as warnings
+def run_batch(batch: Json, logger: NcaLogger) -> list[Json]:
     results = []
     for sc in batch["scenarios"]:
         t0 = time.perf_counter()
@@ -160,9 +158,23 @@ def main() -> int:
         res["warnings"] = [str(msg) for msg, _ in logger._collected_messages]
         logger.flush_messages(silent=True)
         results.append(res)
-    json.dump({"results": results}, real_stdout)
+    return results
+
+
+def main(argv: list[str]) -> int:
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # nca prints warnings to stdout; keep stdout for our JSON only
+    logger = NcaLogger()
+    logger.mute()  # muted messages are collected; hand them back per scenario as warnings
+    if "--serve" in argv:  # one batch per input line, one answer line each: a long-lived engine
+        for line in sys.stdin:
+            if line.strip():
+                real_stdout.write(json.dumps({"results": run_batch(json.loads(line), logger)}) + "\n")
+                real_stdout.flush()
+        return 0
+    json.dump({"results": run_batch(json.load(sys.stdin), logger)}, real_stdout)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -148,3 +148,24 @@ def test_dot_and_svg(results: dict[str, Result]) -> None:
         pytest.skip("Graphviz dot not installed")
     svg = to_svg(dot)
     assert b"<svg" in svg and b"jobmanager" in svg
+
+
+def test_persistent_engine_matches_one_shot(page_policies: Policies, deny: set[Flow]) -> None:
+    from tools.connectivity import Engine
+
+    with Engine() as engine:
+        first = engine.analyze([Scenario(page_policies)])[0].flows()
+        second = engine.analyze([Scenario(page_policies), Scenario([], id="none")])
+    assert first == deny == second[0].flows()
+    assert Flow(OUTSIDE.name, "jobmanager", ANY_PORT) in second[1].flows()
+
+
+def test_fixture_is_parameterised() -> None:
+    c = default_cluster(namespaces={"ep-operator": "op", "flink-operator": "fop"}, default_namespace="ns",
+                        labels={"flink-operator": {"app": "fo"}}, ep_instance_names=("a", "b"))
+    assert {w.name: w.namespace for w in c.workloads if w.group == "unrelated"} == \
+        {"unrelated-op": "op", "unrelated-ns": "ns", "unrelated-fop": "fop"}
+    assert c.workload("flink-operator").labels == {"app": "fo"}
+    assert [w.cell for w in c.of_kind("ep-instance")] == ["a", "b"]
+    assert [w.name for w in c.of_kind("flink")] == ["jobmanager", "taskmanager-1", "taskmanager-2"]
+    assert c.namespaces["op"] == {"kubernetes.io/metadata.name": "op"}
