@@ -56,11 +56,11 @@ lint: tools ## helm lint --strict with defaults and with the max-config values (
 
 .PHONY: docs
 docs: tools ## Regenerate the values reference in README.md from the schema
-	$(PYTHON) -m tools.valuesdoc --write
+	$(PYTHON) -m tools.docs --write
 
 .PHONY: verify-docs
 verify-docs: tools ## Fail when README.md's values reference is stale
-	$(PYTHON) -m tools.valuesdoc --check
+	$(PYTHON) -m tools.docs --check
 
 .PHONY: bench
 bench: tools ## Benchmarks: helm template time against a one-policy baseline chart

@@ -24,6 +24,8 @@ class IngressRow:
     port: int
     reason: str
     switch: str  # the values key whose policy serves the row
+    servedFrom: tuple[str, ...] = ()  # where a decision narrows the origin: the peers that serve it
+    decision: str = ""  # the id of that decision
 
 
 @cache
@@ -36,7 +38,9 @@ def labels(workload: str) -> dict[str, str]:
 
 
 def ingress_rows() -> list[IngressRow]:
-    return [IngressRow(**{k: r[k] for k in IngressRow.__dataclass_fields__}) for r in load()["ingress"]]
+    fields = IngressRow.__dataclass_fields__
+    return [IngressRow(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items() if k in fields})
+            for r in load()["ingress"]]
 
 
 def switches() -> dict[str, list[str]]:

@@ -26,9 +26,10 @@ Obj = dict[str, Any]
 class RenderError(Exception):
     """helm failed; `stderr` is what it printed."""
 
-    def __init__(self, stderr: str, returncode: int):
+    def __init__(self, stderr: str, returncode: int, stdout: str = ""):
         super().__init__(stderr.strip() or f"helm exited {returncode}")
         self.stderr = stderr
+        self.stdout = stdout
         self.returncode = returncode
 
 
@@ -49,7 +50,7 @@ def helm_template(
         cmd = [str(helm), "template", release, str(chart), "--namespace", namespace, "--values", f.name, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RenderError(proc.stderr, proc.returncode)
+        raise RenderError(proc.stderr, proc.returncode, proc.stdout)
     return proc.stdout
 
 

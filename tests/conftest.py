@@ -1,0 +1,27 @@
+"""Shared fixtures. Renders are cached per values so the suite renders each case once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tools import paths
+from tools.render import Obj, render
+
+_cache: dict[str, list[Obj]] = {}
+
+
+def rendered(values: dict[str, Any] | None = None) -> list[Obj]:
+    """render(values), memoised: many tests look at the same few renders."""
+    key = json.dumps(values or {}, sort_keys=True)
+    if key not in _cache:
+        _cache[key] = render(values)
+    return _cache[key]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    missing = [p for p in (paths.HELM, paths.HELM3, paths.KUBECONFORM, paths.HELM_UNITTEST) if not p.exists()]
+    if missing:
+        raise pytest.UsageError(f"tools missing ({', '.join(map(str, missing))}): run `make tools` first")

@@ -1,0 +1,58 @@
+"""kubeconform -strict, offline, against the Kubernetes schemas of every supported minor version."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.paths import KUBECONFORM, SCHEMAS
+from tools.render import helm_template
+from tools.schemas import versions
+
+MAX = Path(__file__).parent / "values" / "max.yaml"
+VERSIONS = versions()
+LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+
+
+def test_schemas_cover_1_25_through_1_37():
+    minors = [int(v.split(".")[1]) for v in VERSIONS]
+    assert minors[0] <= 25 and minors[-1] >= 37
+    for v in VERSIONS:
+        assert (SCHEMAS / f"v{v}-standalone-strict" / "networkpolicy-networking-v1.json").exists(), v
+
+
+def kubeconform(manifest: str, version: str) -> dict:
+    proc = subprocess.run(
+        [str(KUBECONFORM), "-strict", "-summary", "-output", "json", "-kubernetes-version", version,
+         "-schema-location", LOCATION, "-"],
+        input=manifest, capture_output=True, text=True)
+    report = json.loads(proc.stdout)
+    report["returncode"] = proc.returncode
+    return report
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[str, str]:
+    return {"defaults": helm_template(),
+            "max": helm_template(yaml.safe_load(MAX.read_text()))}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case", ["defaults", "max"])
+def test_render_is_valid(manifests, case, version):
+    report = kubeconform(manifests[case], version)
+    assert report["returncode"] == 0, json.dumps(report, indent=1)
+    assert report["summary"]["valid"] == manifests[case].count("kind: NetworkPolicy")
+    assert report["summary"]["skipped"] == 0
+
+
+def test_kubeconform_catches_an_invalid_policy():
+    """The check can fail: an unknown field and a bad protocol are rejected, offline."""
+    bad = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
+           "spec: {podSelector: {}, ingres: [], policyTypes: [Ingress]}\n")
+    report = kubeconform(bad, VERSIONS[-1])
+    assert report["returncode"] != 0 and report["summary"]["invalid"] == 1

@@ -1,0 +1,108 @@
+"""Values users override per environment: ports propagate, namespaces split, selectors narrow."""
+
+from __future__ import annotations
+
+from tests.conftest import rendered
+from tools import facts
+from tools.render import NAMESPACE, by_name
+
+JM = "ibm-eventautomation-flink-jobmanager"
+
+
+def _ports(obj: dict) -> list[int]:
+    return sorted(p["port"] for rule in obj["spec"]["ingress"] for p in rule["ports"])
+
+
+def test_flink_ports_propagate_to_every_policy_that_uses_them():
+    objs = by_name(rendered({"flink": {"ports": {"rest": 18081, "rpc": 16123, "blob": 16124}}}))
+    assert _ports(objs[JM]) == [18081]
+    assert _ports(objs[f"{JM}-stream-authoring"]) == [18081]
+    assert _ports(objs["ibm-eventautomation-flink-taskmanager"]) == [18081]
+    assert _ports(objs[f"{JM}-rpc-blob"]) == [16123, 16124]
+    assert not any(p in (8081, 6123, 6124) for o in objs.values() for p in _ports(o))
+
+
+def test_metrics_port_is_the_users():
+    objs = by_name(rendered({"flink": {"metrics": {"enabled": True, "port": 9999}}}))
+    assert _ports(objs[f"{JM}-monitoring"]) == [9999]
+
+
+def test_ep_ports_are_values():
+    objs = by_name(rendered({"eventProcessing": {"operator": {"webhookPort": 9000},
+                                                  "instance": {"ports": {"ui": 1, "kafkaAdmin": 2, "uiFrontend": 3, "uiBackend": 65535}}}}))
+    assert _ports(objs["ibm-ep-operator"]) == [9000]
+    assert _ports(objs["ibm-ep"]) == [1, 2, 3, 65535]
+
+
+def test_flink_operator_can_drop_the_service_port():
+    objs = by_name(rendered({"flink": {"operator": {"webhookServicePort": {"enabled": False}}}}))
+    assert _ports(objs["ibm-eventautomation-flink-operator"]) == [9443]
+
+
+def test_operator_in_another_namespace_is_admitted_by_namespace_AND_labels():
+    """Decision operator-namespace-peer: one peer element, never a separate namespace-wide peer."""
+    objs = by_name(rendered({"flink": {"operator": {"namespace": "flink-operator"}}}))
+    assert objs["ibm-eventautomation-flink-operator"]["metadata"]["namespace"] == "flink-operator"
+    peers = objs[JM]["spec"]["ingress"][0]["from"]
+    operator = [p for p in peers if "namespaceSelector" in p]
+    assert operator == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator"}},
+                         "podSelector": {"matchLabels": facts.labels("flink-operator")}}]
+    # The deployment's own pods stay same-namespace peers; nothing admits a whole namespace.
+    assert all("podSelector" in p for p in peers)
+
+
+def test_ep_instance_in_another_namespace_reaches_jobmanager_by_namespace_AND_labels():
+    objs = by_name(rendered({"eventProcessing": {"instance": {"namespace": "ep"}}, "flink": {"deployments": [
+        {"name": "ibm-eventautomation-flink", "namespace": "flink"}]}}))
+    assert objs["ibm-ep"]["metadata"]["namespace"] == "ep"
+    assert objs[f"{JM}-stream-authoring"]["metadata"]["namespace"] == "flink"
+    assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ep"}},
+         "podSelector": {"matchLabels": facts.labels("ep-instance")}}]
+
+
+def test_same_namespace_given_explicitly_adds_no_namespace_selector():
+    objs = by_name(rendered({"flink": {"operator": {"namespace": NAMESPACE}}}))
+    assert all("namespaceSelector" not in p for p in objs[JM]["spec"]["ingress"][0]["from"])
+
+
+def test_instance_name_narrows_the_ep_selectors_and_names_the_policy():
+    objs = by_name(rendered({"eventProcessing": {"instance": {"name": "prod"}}}))
+    narrowed = {**facts.labels("ep-instance"), "app.kubernetes.io/instance": "prod"}
+    assert objs["prod-ibm-ep"]["spec"]["podSelector"]["matchLabels"] == narrowed
+    assert objs["prod-ibm-ep"]["spec"]["ingress"][1]["from"][0]["podSelector"]["matchLabels"] == narrowed
+    assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == narrowed
+
+
+def test_selectors_are_overridable():
+    objs = by_name(rendered({"flink": {"operator": {"podSelector": {"app": "my-operator"}},
+                                       "componentLabels": {"jobmanager": {"component": "jm"}}}}))
+    assert objs["ibm-eventautomation-flink-operator"]["spec"]["podSelector"]["matchLabels"] == {
+        **facts.labels("flink-operator"), "app": "my-operator"}
+    assert objs[JM]["spec"]["podSelector"]["matchLabels"]["component"] == "jm"
+
+
+def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
+    split = {"denyAllIngress": {"enabled": True}, "flink": {"operator": {"namespace": "fo"},
+             "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "fl"}]}}
+    deny = [o for o in rendered(split) if o["metadata"]["name"] == "default-deny-ingress"]
+    assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "fo", "fl"])
+    listed = {"denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]}}
+    deny = [o for o in rendered(listed) if o["metadata"]["name"] == "default-deny-ingress"]
+    assert sorted(o["metadata"]["namespace"] for o in deny) == ["a", "b"]
+    assert all(o["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]} for o in deny)
+
+
+def test_several_deployments_each_get_their_policies():
+    objs = rendered({"flink": {"deployments": [{"name": "ibm-eventautomation-flink"}, {"name": "orders", "namespace": "jobs"}]}})
+    orders = {o["metadata"]["name"]: o for o in objs if o["metadata"]["name"].startswith("orders-")}
+    assert sorted(orders) == ["orders-jobmanager", "orders-jobmanager-rpc-blob",
+                              "orders-jobmanager-stream-authoring", "orders-taskmanager"]
+    assert {o["metadata"]["namespace"] for o in orders.values()} == {"jobs"}
+    # An entry without podSelector gets the labels of a FlinkDeployment of that name.
+    assert orders["orders-jobmanager-rpc-blob"]["spec"]["podSelector"]["matchLabels"] == {
+        **facts.labels("flink"), "app.kubernetes.io/instance": "orders"}
+
+
+def test_common_labels_reach_every_object():
+    assert all(o["metadata"]["labels"]["team"] == "platform" for o in rendered({"commonLabels": {"team": "platform"}}))

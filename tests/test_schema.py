@@ -1,0 +1,93 @@
+"""values.schema.json covers values.yaml: every key, with a description and the same default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+import yaml
+
+from tools.paths import CHART, ROOT
+
+SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """The node with local $refs folded in (the node's own keywords win)."""
+    while "$ref" in node:
+        target: Any = SCHEMA
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _leaves(values: Any, schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """(path, value, schema) for every leaf of values.yaml. A group has properties and no
+    default; anything else (a switch, a port, a label map, a list) is a leaf."""
+    schema = _resolve(schema)
+    if isinstance(values, dict) and "properties" in schema and "default" not in schema:
+        for key, value in values.items():
+            assert key in schema["properties"], f"{path}.{key} is in values.yaml but not in the schema"
+            yield from _leaves(value, schema["properties"][key], f"{path}.{key}".lstrip("."))
+    else:
+        yield path, values, schema
+
+
+LEAVES = list(_leaves(VALUES, SCHEMA))
+
+
+def test_top_level_values_schema_is_a_link_to_the_charts():
+    link = ROOT / "values-schema.json"
+    assert link.is_symlink() and link.resolve() == (CHART / "values.schema.json").resolve()
+
+
+def test_values_yaml_is_valid_against_the_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(VALUES)
+
+
+@pytest.mark.parametrize("path, value, schema", LEAVES, ids=[leaf[0] for leaf in LEAVES])
+def test_every_leaf_has_a_description_and_its_default(path, value, schema):
+    assert schema.get("description"), f"{path} has no description"
+    assert "default" in schema, f"{path} has no default"
+    assert schema["default"] == value, f"{path}: schema default {schema['default']!r} != values.yaml {value!r}"
+
+
+def _objects(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if node.get("type") == "object":
+            yield path, node
+        for key, value in node.items():
+            yield from _objects(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _objects(value, f"{path}/{i}")
+
+
+def test_schema_is_strict_every_object_closes_its_keys():
+    for path, node in _objects(SCHEMA):
+        if "properties" in node or "patternProperties" in node:
+            assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
+        else:
+            assert isinstance(node.get("additionalProperties"), dict), f"{path} accepts anything"
+
+
+def test_every_schema_property_is_in_values_yaml_or_a_list_item():
+    """No key the schema offers is undocumented in values.yaml (list items excepted: their defaults are the list's)."""
+    covered = {path for path, _, _ in LEAVES}
+
+    def walk(node: dict[str, Any], path: str) -> Iterator[str]:
+        node = _resolve(node)
+        for key, sub in node.get("properties", {}).items():
+            sub_path = f"{path}.{key}".lstrip(".")
+            if "properties" in _resolve(sub) and "default" not in _resolve(sub):
+                yield from walk(sub, sub_path)
+            else:
+                yield sub_path
+
+    assert set(walk(SCHEMA, "")) == covered

@@ -1,0 +1,53 @@
+"""Each switch removes exactly its own objects and leaves every other object as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import rendered
+from tools import facts
+from tools.render import by_name
+
+
+def _set(path: str, value: Any) -> dict[str, Any]:
+    """{"a": {"b": value}} from "a.b"."""
+    out: dict[str, Any] = value
+    for key in reversed(path.split(".")):
+        out = {key: out}
+    return out
+
+
+def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for tree in trees:
+        for k, v in tree.items():
+            out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+ALL_ON = _merge(*(_set(s, True) for s in facts.switches()), _set("flink.metrics.port", 9250))
+
+
+def test_defaults_turn_on_exactly_the_documented_switches():
+    names = set(by_name(rendered()))
+    expected = {n for s in facts.defaults_on() for n in facts.switches()[s]}
+    assert names == expected
+
+
+def test_all_switches_on_render_every_switchs_objects():
+    assert set(by_name(rendered(ALL_ON))) == {n for names in facts.switches().values() for n in names}
+
+
+@pytest.mark.parametrize("switch", list(facts.switches()))
+def test_switch_removes_exactly_its_objects(switch: str):
+    everything = by_name(rendered(ALL_ON))
+    without = by_name(rendered(_merge(ALL_ON, _set(switch, False))))
+    assert set(everything) - set(without) == set(facts.switches()[switch])
+    for name, obj in without.items():
+        assert obj == everything[name], f"turning off {switch} changed {name}"
+
+
+def test_all_switches_off_render_nothing():
+    assert rendered(_merge(*(_set(s, False) for s in facts.switches()))) == []

@@ -1,0 +1,63 @@
+"""`make bench`: medians of repeated runs, each case against a baseline timed in the same run.
+
+The machine is shared and noisy, so runs of the case and of the baseline are
+interleaved and the figure that matters is the ratio of medians, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tools.paths import CHART, HELM
+
+BASELINE_CHART = Path(__file__).parent / "one-policy"
+
+
+def helm_template(chart: Path, *args: str) -> Callable[[], None]:
+    cmd = [str(HELM), "template", "bench", str(chart), *args]
+    return lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+@dataclass
+class Case:
+    name: str
+    run: Callable[[], None]
+    target: float | None = None  # the issue's target ratio, when it sets one
+
+
+def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[float, float]:
+    ours, base = [], []
+    case.run(), baseline()  # warm the page cache; not counted
+    for _ in range(repeats):
+        for fn, out in ((baseline, base), (case.run, ours)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(ours), statistics.median(base)
+
+
+def cases() -> list[Case]:
+    return [Case("helm template, defaults", helm_template(CHART), target=1.5)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    baseline = helm_template(BASELINE_CHART)
+    print(f"{'case':45} {'median':>9} {'baseline':>9} {'ratio':>6}  target")
+    for case in cases():
+        ours, base = measure(case, baseline, args.repeats)
+        ratio = ours / base
+        verdict = "" if case.target is None else f"<= {case.target} {'ok' if ratio <= case.target else 'MISSED'}"
+        print(f"{case.name:45} {ours * 1000:8.1f}ms {base * 1000:8.1f}ms {ratio:6.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
