@@ -29,8 +29,25 @@ go_install() { # go_install DEST-NAME PKG@VERSION [LDFLAGS]: go install into a p
   ln -sf "$gobin/$(basename "${pkg%@*}")" "$bin/$dest"
 }
 
+# Helm v3 reports Kubernetes 1.20 to charts unless told, at link time, the minor of
+# the client-go it was built with (as helm's own Makefile does); v4 reads it itself.
+helm3_kube_ldflags() { # helm3_kube_ldflags CLIENT-GO-VERSION
+  local minor; minor=$(cut -d. -f2 <<<"$1")
+  local x
+  for x in pkg/chartutil pkg/lint/rules; do
+    printf -- '-X helm.sh/helm/v3/%s.k8sVersionMajor=1 -X helm.sh/helm/v3/%s.k8sVersionMinor=%s ' "$x" "$x" "$minor"
+  done
+}
+
+client_go_of() { # client_go_of MODULE@VERSION: the k8s.io/client-go version that module requires
+  local gomod; gomod=$(GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  awk '$1 == "k8s.io/client-go" {print $2}' "$gomod"
+}
+
 helm_unittest() {
-  (cd "$here/helm-unittest" && go build -trimpath -o "$bin/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
+  (cd "$here/helm-unittest" &&
+    go build -trimpath -ldflags "$(helm3_kube_ldflags "$(go list -m -f '{{.Version}}' k8s.io/client-go)")" \
+      -o "$bin/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest)
 }
 
 python_venv() { # python_venv DIR REQUIREMENTS
@@ -49,10 +66,10 @@ req_hash() { sha256sum "$1" | cut -c1-16; }
 
 step helm "$HELM_VERSION" go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
   "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
-step helm3 "$HELM3_VERSION" go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
+step helm3 "$HELM3_VERSION-kube" go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION $(helm3_kube_ldflags "$(client_go_of "helm.sh/helm/v3@$HELM3_VERSION")")"
 step kubeconform "$KUBECONFORM_VERSION" go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
-step helm-unittest "$HELM_UNITTEST_VERSION-$(req_hash "$here/helm-unittest/go.sum")" helm_unittest
+step helm-unittest "$HELM_UNITTEST_VERSION-kube-$(req_hash "$here/helm-unittest/go.sum")" helm_unittest
 step venv "$(req_hash "$repo/tools/requirements.txt")" python_venv "$CACHE/venv" "$repo/tools/requirements.txt"
 if [[ -f $repo/tools/requirements-nca.txt ]]; then
   step venv-nca "$(req_hash "$repo/tools/requirements-nca.txt")" python_venv "$CACHE/venv-nca" "$repo/tools/requirements-nca.txt"
