@@ -27,7 +27,7 @@ SCHEMA_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("metrics on without a port", {"flink": {"metrics": {"enabled": True}}}, "/flink/metrics"),
     ("unknown top-level key", {"deployNetworkPolicy": False}, "deployNetworkPolicy"),
     ("unknown nested key", {"flink": {"operator": {"enable": False}}}, "/flink/operator"),
-    ("unknown key in a deployment", {"flink": {"deployments": [{**DEPLOYMENT, "ports": {}}]}}, "/flink/deployments/0"),
+    ("unknown key in a deployment", {"flink": {"deployments": [{**DEPLOYMENT, "labels": {}}]}}, "/flink/deployments/0"),
     ("deployment without a name", {"flink": {"deployments": [{"namespace": "flink"}]}}, "/flink/deployments/0"),
     ("no deployments", {"flink": {"deployments": []}}, "/flink/deployments"),
     ("empty deployment selector", {"flink": {"deployments": [{**DEPLOYMENT, "podSelector": {}}]}},

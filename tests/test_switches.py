@@ -27,7 +27,9 @@ def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-ALL_ON = _merge(*(_set(s, True) for s in facts.switches()), _set("flink.metrics.port", 9250))
+# Deny-all with a product policy off is refused unless acknowledged (tests/test_guards.py).
+ALL_ON = _merge(*(_set(s, True) for s in facts.switches()), _set("flink.metrics.port", 9250),
+                _set("acknowledge.denyAllWithoutProductPolicies", True))
 
 
 def test_defaults_turn_on_exactly_the_documented_switches():

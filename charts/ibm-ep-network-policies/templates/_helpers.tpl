@@ -48,16 +48,26 @@ matchLabels:
 {{- end }}
 
 {{/*
-A TCP port entry; fails outside 1-65535 so a bad value can't become "all ports".
-Call with (dict "port" P "key" "path.in.values").
+A port entry; fails outside 1-65535 so a bad value can't become "all ports".
+Call with (dict "port" P "key" "path.in.values"), optionally "protocol" (TCP) and
+"endPort" (with its own "endKey").
 */}}
 {{- define "epnp.port" -}}
+{{- include "epnp.checkPort" . -}}
+- protocol: {{ .protocol | default "TCP" }}
+  port: {{ int64 .port }}
+{{- if not (kindIs "invalid" .endPort) }}
+{{- include "epnp.checkPort" (dict "port" .endPort "key" .endKey) }}
+{{- if lt (int64 .endPort) (int64 .port) }}{{ fail (printf "%s: must not be below the port it ends (%v)" .endKey .port) }}{{ end }}
+  endPort: {{ int64 .endPort }}
+{{- end }}
+{{- end }}
+
+{{- define "epnp.checkPort" -}}
 {{- $p := .port }}
 {{- if not (and (or (kindIs "int" $p) (kindIs "int64" $p) (kindIs "float64" $p)) (ge (int64 $p) 1) (le (int64 $p) 65535) (eq (float64 (int64 $p)) (float64 $p))) }}
 {{- fail (printf "%s: must be a TCP port number between 1 and 65535, got %v" .key $p) }}
-{{- end -}}
-- protocol: TCP
-  port: {{ int64 $p }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -88,10 +98,10 @@ Call with (dict "labels" M "key" K "from" NS "to" NS).
 {{- end }}
 
 {{/*
-The FlinkDeployments, each completed with its namespace and pod labels, as a
-YAML list. An entry without podSelector gets the labels IBM's Flink operator
-puts on the pods of a FlinkDeployment of that name (the page's labels for
-`ibm-eventautomation-flink`).
+The FlinkDeployments, each completed with its namespace, pod labels and ports, as
+a YAML list. An entry without podSelector gets the labels IBM's Flink operator puts
+on the pods of a FlinkDeployment of that name (the page's labels for
+`ibm-eventautomation-flink`); an entry's ports override flink.ports.
 */}}
 {{- define "epnp.flinkDeployments" -}}
 {{- $out := list }}
@@ -100,9 +110,133 @@ puts on the pods of a FlinkDeployment of that name (the page's labels for
 {{- $ns := include "epnp.namespace" (dict "ns" $d.namespace "root" $) }}
 {{- range $prev := $out }}{{ if and (eq $prev.name $d.name) (eq $prev.namespace $ns) }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}{{ end }}
 {{- $labels := $d.podSelector | default (dict "app.kubernetes.io/instance" $d.name "app.kubernetes.io/managed-by" "ibm-eventautomation-flink-operator" "app.kubernetes.io/name" "ibm-eventautomation-flink") }}
-{{- $out = append $out (dict "name" $d.name "index" $i "namespace" $ns "podSelector" $labels) }}
+{{- $ports := dict }}
+{{- range $k, $v := $.Values.flink.ports }}
+{{- $key := printf "flink.ports.%s" $k }}
+{{- if and $d.ports (hasKey $d.ports $k) }}{{ $v = index $d.ports $k }}{{ $key = printf "flink.deployments[%d].ports.%s" $i $k }}{{ end }}
+{{- include "epnp.checkPort" (dict "port" $v "key" $key) }}
+{{- $_ := set $ports $k (int64 $v) }}
+{{- end }}
+{{- $out = append $out (dict "name" $d.name "index" $i "namespace" $ns "podSelector" $labels "ports" $ports) }}
 {{- end }}
 {{- toYaml $out }}
+{{- end }}
+
+{{- define "epnp.openshift" -}}
+{{- if eq .Values.platform "openshift" }}true{{ end }}
+{{- end }}
+
+{{/*
+Peers a source value stands for, as a YAML list; an empty list means anywhere (a rule
+without `from`). `auto` is anywhere, or the OpenShift variant on OpenShift.
+Call with (dict "root" $ "from" V "openshift" VARIANT "cidrs" L "key" K).
+*/}}
+{{- define "epnp.source" -}}
+{{- if eq .from "auto" }}{{ ternary .openshift "anywhere" (eq .root.Values.platform "openshift") }}{{ else }}{{ .from }}{{ end }}
+{{- end }}
+
+{{- define "epnp.sourcePeers" -}}
+{{- $from := include "epnp.source" . }}
+{{- if eq $from "anywhere" }}[]
+{{- else if eq $from "hostNetwork" }}
+- namespaceSelector:
+    matchLabels:
+      policy-group.network.openshift.io/host-network: ""
+{{- else if eq $from "router" }}
+- namespaceSelector:
+    matchLabels:
+      policy-group.network.openshift.io/ingress: ""
+{{- else if eq $from "cidrs" }}
+{{- if empty .cidrs }}{{ fail (printf "%s: is cidrs, so the CIDRs list must not be empty" .key) }}{{ end }}
+{{- range .cidrs }}
+- ipBlock:
+    cidr: {{ . }}
+{{- end }}
+{{- else }}
+{{- fail (printf "%s: unknown source %q" .key .from) }}
+{{- end }}
+{{- end }}
+
+{{/*
+User-supplied rules (extraIngress/extraEgress). The schema checks them as
+NetworkPolicy rules; the guard repeats the part that matters most: a rule must name
+its peers and its ports, since a rule missing either admits everything.
+Call with (dict "rules" L "peers" "from"|"to" "key" K).
+*/}}
+{{- define "epnp.extraRules" -}}
+{{- range $i, $r := .rules }}
+{{- if not (and (kindIs "map" $r) (get $r $.peers) $r.ports) }}
+{{- fail (printf "%s[%d]: a rule needs both %q and \"ports\" (without either it admits everything)" $.key $i $.peers) }}
+{{- end }}
+{{- end }}
+{{- with .rules }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Egress rules every restricted group gets unless turned off: cluster DNS and the API server.
+Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
+*/}}
+{{- define "epnp.egressAllowRules" -}}
+{{- $v := .root.Values }}
+{{- $os := eq $v.platform "openshift" }}
+{{- if .allow.dns }}
+{{- $dns := $v.cluster.dns }}
+{{- $ns := $dns.namespace | default (ternary "openshift-dns" "kube-system" $os) }}
+{{- $pods := $dns.podSelector | default (ternary (dict "dns.operator.openshift.io/daemonset-dns" "default") (dict "k8s-app" "kube-dns") $os) }}
+{{- $ports := $dns.ports | default (ternary (list 53 5353) (list 53) $os) }}
+# {{ .who }} --> cluster DNS
+- to:
+    {{- include "epnp.podPeer" (dict "labels" $pods "key" "cluster.dns.podSelector" "from" $ns "to" "") | nindent 4 }}
+  ports:
+    {{- range $p := $ports }}
+    {{- include "epnp.port" (dict "port" $p "key" "cluster.dns.ports") | nindent 4 }}
+    {{- include "epnp.port" (dict "port" $p "key" "cluster.dns.ports" "protocol" "UDP") | nindent 4 }}
+    {{- end }}
+{{- else if not $v.acknowledge.egressWithoutDns }}
+{{- fail (printf "%s.allowRules.dns: is off, so these pods cannot resolve names; set acknowledge.egressWithoutDns=true if that is intended" .key) }}
+{{- end }}
+{{- if .allow.kubernetesApi }}
+{{- $api := $v.cluster.kubernetesApi }}
+# {{ .who }} --> Kubernetes API server
+- ports:
+    {{- range $api.ports }}
+    {{- include "epnp.port" (dict "port" . "key" "cluster.kubernetesApi.ports") | nindent 4 }}
+    {{- end }}
+  {{- with $api.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Kafka destinations ({cidr} or {namespace, podSelector}) as egress peers. */}}
+{{- define "epnp.destinations" -}}
+{{- range $i, $t := .to }}
+{{- if $t.cidr }}
+- ipBlock:
+    cidr: {{ $t.cidr }}
+    {{- with $t.except }}
+    except: {{ toYaml . | nindent 6 }}
+    {{- end }}
+{{- else if or $t.namespace $t.podSelector }}
+- {{- with $t.namespace }}
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . }}
+  {{- end }}
+  {{- with $t.podSelector }}
+  podSelector:
+    {{- include "epnp.matchLabels" (dict "labels" . "key" (printf "%s[%d].podSelector" $.key $i)) | nindent 4 }}
+  {{- end }}
+{{- else }}
+{{- fail (printf "%s[%d]: needs cidr, or namespace and/or podSelector" $.key $i) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Pod labels of one component (jobmanager|taskmanager) of a deployment. */}}
@@ -118,7 +252,7 @@ enabled policy lives in (the page: apply it "in the relevant namespace(s)").
 */}}
 {{- define "epnp.denyAllNamespaces" -}}
 {{- $v := .Values }}
-{{- $nss := $v.denyAllIngress.namespaces }}
+{{- $nss := $v.denyAllIngress.namespaces | default (list) }}
 {{- if empty $nss }}
 {{- if $v.deployOperatorNetworkPolicy }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.eventProcessing.operator.namespace "root" $)) }}{{ end }}
 {{- if $v.deployNetworkPolicies }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.eventProcessing.instance.namespace "root" $)) }}{{ end }}
@@ -129,4 +263,53 @@ enabled policy lives in (the page: apply it "in the relevant namespace(s)").
 {{- if empty $nss }}{{ $nss = list .Release.Namespace }}{{ end }}
 {{- end }}
 {{- toYaml (uniq $nss) }}
+{{- end }}
+
+{{/* The EP instance policy's name: the value, else ibm-ep or <name>-ibm-ep. */}}
+{{- define "epnp.epInstancePolicyName" -}}
+{{- $i := .Values.eventProcessing.instance }}
+{{- $i.policyName | default (ternary "ibm-ep" (printf "%s-ibm-ep" $i.name) (empty $i.name)) }}
+{{- end }}
+
+{{/*
+An egress policy for one group: the named allow rules, the group's own rules
+(`rules`, YAML text) and the user's extraEgress. Call with (dict "root" $ "name" N
+"namespace" NS "component" C "labels" M "labelsKey" K "egress" <group>.egress
+"key" "<group>.egress" "who" "<group>" "rules" TEXT).
+*/}}
+{{- define "epnp.egressPolicy" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+{{ include "epnp.metadata" . }}
+spec:
+  podSelector:
+    {{- include "epnp.matchLabels" (dict "labels" .labels "key" .labelsKey) | nindent 4 }}
+  egress:
+    {{- with include "epnp.egressAllowRules" (dict "root" .root "allow" .egress.allowRules "key" .key "who" .who) | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with .rules | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "epnp.extraRules" (dict "rules" .egress.extraEgress "peers" "to" "key" (printf "%s.extraEgress" .key)) }}
+    # {{ $.key }}.extraEgress
+    {{- . | nindent 4 }}
+    {{- end }}
+  policyTypes:
+    - Egress
+{{- end }}
+
+{{/* An egress rule to Kafka, when ports are given. Call with (dict "kafka" K "key" K "who" W). */}}
+{{- define "epnp.kafkaRule" -}}
+{{- with .kafka.ports }}
+# {{ $.who }} --> Kafka
+- ports:
+    {{- range . }}
+    {{- include "epnp.port" (dict "port" . "key" (printf "%s.ports" $.key)) | nindent 4 }}
+    {{- end }}
+  {{- with include "epnp.destinations" (dict "to" $.kafka.to "key" (printf "%s.to" $.key)) }}
+  to:
+    {{- . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
