@@ -10,6 +10,10 @@ import pytest
 from tools import paths
 from tools.render import Obj, render
 
+# Values files every render check runs on: the max config and the README's worked examples.
+VALUES_FILES = {"max": paths.ROOT / "tests" / "values" / "max.yaml",
+                **{f"example-{p.stem}": p for p in sorted((paths.CHART / "examples").glob("*.yaml"))}}
+
 _cache: dict[str, list[Obj]] = {}
 
 

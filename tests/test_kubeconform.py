@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import VALUES_FILES
 from tools.paths import KUBECONFORM, SCHEMAS
 from tools.render import helm_template
 from tools.schemas import versions
 
-MAX = Path(__file__).parent / "values" / "max.yaml"
 VERSIONS = versions()
 LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json")
 
@@ -38,11 +37,11 @@ def kubeconform(manifest: str, version: str) -> dict:
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, str]:
     return {"defaults": helm_template(),
-            "max": helm_template(yaml.safe_load(MAX.read_text()))}
+            **{name: helm_template(yaml.safe_load(path.read_text())) for name, path in VALUES_FILES.items()}}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("case", ["defaults", "max"])
+@pytest.mark.parametrize("case", ["defaults", *VALUES_FILES])
 def test_render_is_valid(manifests, case, version):
     report = kubeconform(manifests[case], version)
     assert report["returncode"] == 0, json.dumps(report, indent=1)

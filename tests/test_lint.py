@@ -4,19 +4,19 @@ and both helm majors render the same objects."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import VALUES_FILES
 from tools.paths import CHART, HELM, HELM3
 from tools.render import render
 
-MAX = Path(__file__).parent / "values" / "max.yaml"
+FILES = {"defaults": None, **VALUES_FILES}
 HELMS = {"helm4": HELM, "helm3": HELM3}
 
 
-@pytest.mark.parametrize("values", [None, MAX], ids=["defaults", "max"])
+@pytest.mark.parametrize("values", FILES.values(), ids=FILES.keys())
 @pytest.mark.parametrize("helm", HELMS)
 def test_lint_strict(helm, values):
     cmd = [str(HELMS[helm]), "lint", "--strict", str(CHART)] + (["--values", str(values)] if values else [])
@@ -25,7 +25,7 @@ def test_lint_strict(helm, values):
     assert "0 chart(s) failed" in proc.stdout
 
 
-@pytest.mark.parametrize("values", [None, MAX], ids=["defaults", "max"])
+@pytest.mark.parametrize("values", FILES.values(), ids=FILES.keys())
 def test_helm3_renders_what_helm4_renders(values):
     v = yaml.safe_load(values.read_text()) if values else None
     assert render(v, helm=HELM3) == render(v, helm=HELM)

@@ -288,7 +288,7 @@ spec:
     {{- with include "epnp.egressAllowRules" (dict "root" .root "allow" .egress.allowRules "key" .key "who" .who) | trim }}
     {{- . | nindent 4 }}
     {{- end }}
-    {{- with .rules | trim }}
+    {{- with .rules | default "" | trim }}
     {{- . | nindent 4 }}
     {{- end }}
     {{- with include "epnp.extraRules" (dict "rules" .egress.extraEgress "peers" "to" "key" (printf "%s.extraEgress" .key)) }}
