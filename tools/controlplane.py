@@ -1,0 +1,438 @@
+"""A real, throwaway Kubernetes control plane (etcd + kube-apiserver) on 127.0.0.1.
+
+No container runtime exists on the build machines, so the e2e tests run the
+real binaries built by tools/bootstrap/kube/build.sh. Only the API server is
+needed: helm and the tests talk to it, nothing schedules pods.
+
+    with ControlPlane.start() as cp:        # pytest: tests/e2e/conftest.py
+        cp.client.create(obj); cp.dry_run(objs)
+    python -m tools.controlplane            # standalone: prints the kubeconfig, Ctrl-C stops
+
+Cleanup is the point of most of this file: processes run in their own process
+group and are killed as a group, and a stop is triggered by the context
+manager, atexit, SIGINT/SIGTERM, and (for SIGKILL of the parent, which runs no
+Python) PR_SET_PDEATHSIG in the children plus a sweep of stale temp dirs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import ctypes
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from tools.paths import BIN
+
+HOST = "127.0.0.1"  # never anything else: the machine's only allowed target
+BINARIES = ("etcd", "kube-apiserver")
+TMP_PREFIX = "epnp-controlplane-"
+
+Obj = dict[str, Any]
+
+
+class ControlPlaneError(RuntimeError):
+    pass
+
+
+def missing_binaries(bin_dir: Path = BIN) -> list[Path]:
+    return [p for p in (bin_dir / b for b in BINARIES) if not os.access(p, os.X_OK)]
+
+
+def _free_port() -> int:
+    # Racy by nature (the port is released before the server binds it); start()
+    # retries when a server dies with "address already in use".
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _pdeathsig() -> None:
+    # Runs in the child before exec: the kernel SIGKILLs it if the parent dies,
+    # even by SIGKILL, so a killed test run leaves no orphan servers.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def _sweep_stale_dirs() -> None:
+    # Temp dirs of runs whose owner died without cleanup (SIGKILL) are named
+    # with the owner's pid; remove those whose pid is gone.
+    for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
+        m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", d.name)
+        if m and not Path(f"/proc/{m.group(1)}").exists():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _make_pki(d: Path) -> None:
+    """CA + serving cert for 127.0.0.1/localhost, and the service-account key."""
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
+    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=epnp-e2e-ca",
+             "-days", "2", "-out", "ca.crt", cwd=d)
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
+    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver",
+             "-out", "apiserver.csr", cwd=d)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                               "extendedKeyUsage=serverAuth\n")
+    _openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "apiserver.crt", cwd=d)
+    _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Obj, what: str) -> None:
+        self.status, self.body = status, body
+        super().__init__(f"{what}: HTTP {status}: {body.get('message', body)}")
+
+
+class Client:
+    """Minimal JSON client for the API server (stdlib only: no kubectl needed)."""
+
+    def __init__(self, port: int, ca: Path, token: str) -> None:
+        self.port, self.token = port, token
+        self.ssl = ssl.create_default_context(cafile=str(ca))
+        self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
+
+    def request(self, method: str, path: str, body: Obj | None = None,
+                query: Mapping[str, str] | None = None, timeout: float = 30) -> tuple[int, Obj]:
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        conn = http.client.HTTPSConnection(HOST, self.port, context=self.ssl, timeout=timeout)
+        try:
+            conn.request(method, path, body=None if body is None else json.dumps(body),
+                         headers={"Authorization": f"Bearer {self.token}",
+                                  "Content-Type": "application/json",
+                                  "Accept": "application/json"})
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {"message": raw.decode(errors="replace")}
+        return resp.status, data
+
+    def call(self, method: str, path: str, body: Obj | None = None,
+             query: Mapping[str, str] | None = None) -> Obj:
+        status, data = self.request(method, path, body, query)
+        if status >= 300:
+            raise ApiError(status, data, f"{method} {path}")
+        return data
+
+    # --- paths, from discovery (so any kind the server serves works) ---
+    def _resource(self, api_version: str, kind: str) -> tuple[str, bool]:
+        if api_version not in self._resources:
+            base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+            found = self.call("GET", base)["resources"]
+            self._resources[api_version] = {
+                r["kind"]: (r["name"], r["namespaced"]) for r in found if "/" not in r["name"]}
+        try:
+            return self._resources[api_version][kind]
+        except KeyError:
+            raise ApiError(404, {"message": f"server has no kind {kind} in {api_version}"},
+                           "discovery") from None
+
+    def collection(self, api_version: str, kind: str, namespace: str | None = None) -> str:
+        plural, namespaced = self._resource(api_version, kind)
+        base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        if namespaced and namespace:
+            return f"{base}/namespaces/{namespace}/{plural}"
+        return f"{base}/{plural}"  # cluster-scoped, or all namespaces for a list
+
+    def path_of(self, obj: Mapping[str, Any]) -> str:
+        md = obj.get("metadata", {})
+        _, namespaced = self._resource(obj["apiVersion"], obj["kind"])
+        ns = md.get("namespace") or ("default" if namespaced else None)
+        return self.collection(obj["apiVersion"], obj["kind"], ns)
+
+    # --- conveniences ---
+    def create(self, obj: Obj, query: Mapping[str, str] | None = None) -> Obj:
+        return self.call("POST", self.path_of(obj), obj, query)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj:
+        return self.call("GET", f"{self.collection(api_version, kind, namespace)}/{name}")
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Obj]:
+        return list(self.call("GET", self.collection(api_version, kind, namespace))["items"])
+
+    def network_policies(self, namespace: str | None = None) -> list[Obj]:
+        return self.list("networking.k8s.io/v1", "NetworkPolicy", namespace)
+
+    def ensure_namespace(self, name: str) -> None:
+        status, data = self.request("POST", "/api/v1/namespaces", {
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        if status not in (201, 409):  # 409: already exists
+            raise ApiError(status, data, f"create namespace {name}")
+
+    def dry_run(self, objects: Iterable[Mapping[str, Any]], create_namespaces: bool = True) -> list[str]:
+        """Server-side dry-run create of each object; returns one message per rejection.
+
+        fieldValidation=Strict makes unknown or duplicate fields errors, as
+        `kubectl apply --dry-run=server` does. Namespaces are created for real
+        when asked: NamespaceLifecycle admission rejects objects in a missing
+        namespace even under dryRun.
+        """
+        errors: list[str] = []
+        for obj in objects:
+            md = obj.get("metadata", {})
+            what = f"{obj.get('kind')}/{md.get('namespace', '')}/{md.get('name', '')}"
+            try:
+                if create_namespaces and md.get("namespace"):
+                    self.ensure_namespace(md["namespace"])
+                self.create(dict(obj), {"dryRun": "All", "fieldValidation": "Strict"})
+            except (ApiError, KeyError) as e:
+                errors.append(f"{what}: {e}")
+        return errors
+
+    def server_view(self, obj: Mapping[str, Any]) -> Obj:
+        """What the server would store for obj (defaults applied), without storing it.
+
+        Uses generateName so it works while an object of that name exists.
+        """
+        md = dict(obj.get("metadata", {}))
+        md["generateName"] = md.pop("name", "x") + "-"
+        if md.get("namespace"):
+            self.ensure_namespace(md["namespace"])
+        return self.create({**obj, "metadata": md}, {"dryRun": "All", "fieldValidation": "Strict"})
+
+
+_live: list[ControlPlane] = []
+_prev_handlers: dict[int, Any] = {}
+
+
+def _stop_all() -> None:
+    for cp in list(_live):
+        cp.stop()
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _stop_all()
+    prev = _prev_handlers.get(signum)
+    if callable(prev):
+        prev(signum, frame)  # e.g. Python's default SIGINT -> KeyboardInterrupt
+    else:
+        # Also for SIGTERM: unwinds try/finally, and pytest then aborts the
+        # session instead of running more tests against a stopped server.
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _install_handlers() -> None:
+    if _prev_handlers:
+        return
+    atexit.register(_stop_all)
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        _prev_handlers[sig] = signal.signal(sig, _on_signal)
+
+
+class ControlPlane:
+    """A running etcd + kube-apiserver. Use ControlPlane.start() as a context manager."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.token = secrets.token_hex(24)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.apiserver_port = 0
+        self.client: Client
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.dir / "kubeconfig"
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.apiserver_port}"
+
+    @classmethod
+    def start(cls, bin_dir: Path = BIN, timeout: float = 120, attempts: int = 3) -> ControlPlane:
+        missing = missing_binaries(bin_dir)
+        if missing:
+            raise ControlPlaneError(f"missing {', '.join(map(str, missing))}: run `make e2e-tools`")
+        _sweep_stale_dirs()
+        _install_handlers()
+        for attempt in range(1, attempts + 1):
+            cp = cls(Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")))
+            _live.append(cp)
+            try:
+                cp._start(bin_dir, timeout)
+                return cp
+            except ControlPlaneError as e:
+                cp.stop()
+                if attempt == attempts or "address already in use" not in str(e):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = open(self.dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+        with log:
+            self.procs[name] = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.dir, start_new_session=True, preexec_fn=_pdeathsig)
+
+    def _start(self, bin_dir: Path, timeout: float) -> None:
+        d = self.dir
+        pki = d / "pki"
+        pki.mkdir()
+        _make_pki(pki)
+        # token,user,uid,"groups": system:masters bypasses RBAC authorization.
+        (d / "tokens.csv").write_text(f'{self.token},epnp-admin,epnp-admin,"system:masters"\n')
+        (d / "tokens.csv").chmod(0o600)
+
+        client_port, peer_port, self.apiserver_port = _free_port(), _free_port(), _free_port()
+        etcd_url, peer_url = f"http://{HOST}:{client_port}", f"http://{HOST}:{peer_port}"
+        self._spawn("etcd", [
+            str(bin_dir / "etcd"), "--name=epnp", f"--data-dir={d / 'etcd'}",
+            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=epnp={peer_url}", "--initial-cluster-state=new",
+            "--log-level=warn",
+            "--unsafe-no-fsync",  # throwaway data: durability only costs time
+        ])
+        self._spawn("kube-apiserver", [
+            str(bin_dir / "kube-apiserver"),
+            f"--bind-address={HOST}", f"--advertise-address={HOST}",
+            f"--secure-port={self.apiserver_port}",
+            f"--etcd-servers={etcd_url}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--token-auth-file={d / 'tokens.csv'}",
+            "--authorization-mode=RBAC",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--service-account-issuer=https://kubernetes.default.svc",
+            # Only address bookkeeping for Service objects; no traffic is sent there.
+            "--service-cluster-ip-range=10.96.0.0/24",
+            # The `kubernetes` Service's endpoints would have to be a routable
+            # address; nothing here needs them, and loopback is all we bind.
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+        ])
+        self.client = Client(self.apiserver_port, pki / "ca.crt", self.token)
+        self._wait_ready(timeout)
+        self._write_kubeconfig(pki / "ca.crt")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            for name, p in self.procs.items():
+                if p.poll() is not None:
+                    raise ControlPlaneError(f"{name} exited with {p.returncode} during startup:\n"
+                                            + self.log_tail(name))
+            try:
+                status, data = self.client.request("GET", "/readyz", timeout=5)
+                if status == 200:
+                    return
+                last = f"HTTP {status}: {data.get('message', '')}"
+            except (OSError, http.client.HTTPException) as e:
+                last = repr(e)
+            time.sleep(0.3)
+        raise ControlPlaneError(f"kube-apiserver not ready after {timeout}s ({last}):\n"
+                                + self.log_tail("kube-apiserver") + self.log_tail("etcd"))
+
+    def _write_kubeconfig(self, ca: Path) -> None:
+        # JSON is valid YAML, so helm/kubectl read it and no YAML library is needed.
+        cfg = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "epnp",
+            "clusters": [{"name": "epnp", "cluster": {
+                "server": self.url,
+                "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()}}],
+            "users": [{"name": "epnp-admin", "user": {"token": self.token}}],
+            "contexts": [{"name": "epnp", "context": {"cluster": "epnp", "user": "epnp-admin"}}],
+        }
+        self.kubeconfig.write_text(json.dumps(cfg, indent=2))
+        self.kubeconfig.chmod(0o600)
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        try:
+            text = (self.dir / f"{name}.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return f"--- {name}.log (last {lines} lines) ---\n" + "\n".join(text[-lines:]) + "\n"
+
+    def dry_run(self, objects: Iterable[Mapping[str, Any]]) -> list[str]:
+        return self.client.dry_run(objects)
+
+    def stop(self) -> None:
+        """Idempotent: kill both process groups (API server first), remove the temp dir."""
+        for name in ("kube-apiserver", "etcd"):
+            p = self.procs.pop(name, None)
+            if p is None:
+                continue
+            for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(p.pid, sig)  # pid == pgid: start_new_session
+                except ProcessLookupError:
+                    break
+                try:
+                    p.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            p.poll()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in _live:
+            _live.remove(self)
+
+    def __enter__(self) -> ControlPlane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def dry_run(objects: Iterable[Mapping[str, Any]], cp: ControlPlane | None = None) -> list[str]:
+    """Validate rendered objects with a server-side dry run; [] means all accepted.
+
+    Uses cp, else the control plane already running in this process (the e2e
+    session fixture), else starts one just for this call.
+    """
+    if cp is None and _live:
+        cp = _live[-1]
+    if cp is not None:
+        return cp.dry_run(objects)
+    with ControlPlane.start() as tmp:
+        return tmp.dry_run(objects)
+
+
+def main() -> int:
+    t0 = time.monotonic()
+    with ControlPlane.start() as cp:
+        print(f"control plane ready in {time.monotonic() - t0:.1f}s at {cp.url}", flush=True)
+        print(f"export KUBECONFIG={cp.kubeconfig}", flush=True)
+        print("Ctrl-C to stop and remove everything", flush=True)
+        try:
+            while all(p.poll() is None for p in cp.procs.values()):
+                time.sleep(1)
+            print("a control-plane process exited:\n" + cp.log_tail("kube-apiserver")
+                  + cp.log_tail("etcd"), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
