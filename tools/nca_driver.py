@@ -2,6 +2,7 @@
 
     python nca_driver.py < batch.json          one batch in, one JSON answer out
     python nca_driver.py --serve               one batch per stdin line, one answer line each
+    --no-cache                                 parse every scenario from scratch (to check the cache)
 
 nca pins its own dependencies, so it cannot be imported by the harness; `tools/connectivity.py`
 starts this script once per batch. stdin: one JSON document
@@ -118,11 +119,51 @@ def cubes(props: ConnectivityProperties, peers: PeerContainer) -> list[Json]:
     return out
 
 
-def run_scenario(sc: Json) -> Json:
-    BasePeerSet.reset()  # nca keeps a process-wide peer registry; as nca_cli.run_args does per run
-    peers = build_topology(sc)
+class Topologies:
+    """Reuse across scenarios that share a fixture: the peer container and every parsed policy.
+    A matrix sends thousands of scenarios over a couple of fixtures, mostly made of the same few
+    policies, so parsing each policy once per fixture saves about a quarter of the time. nca itself
+    runs many queries over the same parsed configs (its scheme files); each query restores the
+    policies' properties when done (execute_and_compute_output_in_required_format)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.key: str | None = None
+        self.peers: PeerContainer | None = None
+        self.parsed: dict[str, Any] = {}
+
+    def peers_for(self, sc: Json) -> PeerContainer:
+        key = json.dumps([sc["namespaces"], sc["pods"]], sort_keys=True)
+        if not self.enabled or key != self.key or self.peers is None:
+            BasePeerSet.reset()  # nca keeps a process-wide peer registry, indexed per topology
+            self.key, self.peers, self.parsed = key, build_topology(sc), {}
+        return self.peers
+
+    def config(self, name: str, peers: PeerContainer, policies: list[Json]) -> NetworkConfig:
+        if not self.enabled:
+            return build_config(name, peers, policies)
+        finder = PoliciesFinder()
+        finder.set_peer_container(peers)
+        for pol in policies:
+            # labels and annotations of the policy object itself do not change what it allows
+            key = json.dumps([pol.get("kind"), pol["metadata"].get("name"), pol["metadata"].get("namespace"),
+                              pol.get("spec")], sort_keys=True)
+            if key not in self.parsed:
+                self.parsed[key] = list(build_config(name, peers, [pol]).policies_container.policies.values())
+            for parsed in self.parsed[key]:
+                finder.policies_container.append_policy(parsed)
+        return NetworkConfig(name=name, peer_container=peers, policies_finder=finder)
+
+    def forget(self) -> None:
+        self.key, self.peers, self.parsed = None, None, {}
+
+
+def run_scenario(sc: Json, topo: Topologies) -> Json:
     res: Json = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None, "error": None}
     if "base_policies" in sc:
+        topo.forget()  # a diff builds two configs over its own copy of the topology
+        BasePeerSet.reset()
+        peers = build_topology(sc)
         # same topology for both sides: the base gets a deep copy, as nca's CLI does for pair queries
         base = build_config("base", copy.deepcopy(peers), sc["base_policies"])
         new = build_config("new", peers, sc["policies"])
@@ -130,8 +171,10 @@ def run_scenario(sc: Json) -> Json:
                                                                   "outputEndpoints": "pods"}))
         num, text, not_executed = query.execute_and_compute_output_in_required_format(True)
         res["diff"] = {"differs": bool(num), "text": text, "not_executed": bool(not_executed)}
+        topo.forget()
         return res
-    config = build_config(sc.get("id") or "scenario", peers, sc["policies"])
+    peers = topo.peers_for(sc)
+    config = topo.config(sc.get("id") or "scenario", peers, sc["policies"])
     query = CapturingConnectivityQuery(config, OutputConfiguration({"outputFormat": "txt",
                                                                     "outputEndpoints": "pods"}))
     query.want_dot = bool(sc.get("dot"))
@@ -145,19 +188,25 @@ def run_scenario(sc: Json) -> Json:
     return res
 
 
-def run_batch(batch: Json, logger: NcaLogger) -> list[Json]:
-    results = []
-    for sc in batch["scenarios"]:
+def run_batch(batch: Json, logger: NcaLogger, topo: Topologies) -> list[Json]:
+    scenarios = batch["scenarios"]
+    # group by fixture so the caches hit; answer in the caller's order
+    order = sorted(range(len(scenarios)),
+                   key=lambda i: json.dumps([scenarios[i]["namespaces"], scenarios[i]["pods"]], sort_keys=True))
+    results: list[Json] = [{}] * len(scenarios)
+    for i in order:
+        sc = scenarios[i]
         t0 = time.perf_counter()
         try:
-            res = run_scenario(sc)
+            res = run_scenario(sc, topo)
         except Exception as exc:  # one bad scenario must not sink the batch; report it instead
+            topo.forget()
             res = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None,
                    "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
         res["seconds"] = round(time.perf_counter() - t0, 4)
         res["warnings"] = [str(msg) for msg, _ in logger._collected_messages]
         logger.flush_messages(silent=True)
-        results.append(res)
+        results[i] = res
     return results
 
 
@@ -166,13 +215,14 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr  # nca prints warnings to stdout; keep stdout for our JSON only
     logger = NcaLogger()
     logger.mute()  # muted messages are collected; hand them back per scenario as warnings
+    topo = Topologies(enabled="--no-cache" not in argv)
     if "--serve" in argv:  # one batch per input line, one answer line each: a long-lived engine
         for line in sys.stdin:
             if line.strip():
-                real_stdout.write(json.dumps({"results": run_batch(json.loads(line), logger)}) + "\n")
+                real_stdout.write(json.dumps({"results": run_batch(json.loads(line), logger, topo)}) + "\n")
                 real_stdout.flush()
         return 0
-    json.dump({"results": run_batch(json.load(sys.stdin), logger)}, real_stdout)
+    json.dump({"results": run_batch(json.load(sys.stdin), logger, topo)}, real_stdout)
     return 0
 
 

@@ -1,0 +1,73 @@
+"""The exhaustive matrix: every combination of the page's switches, both directions — nothing the page
+documents is blocked, nothing it does not document reaches a selected pod (tools/matrix.py)."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools import facts, matrix
+from tools.connectivity import OUTSIDE, Flow
+from tools.expected import check_tables_covered, rows
+from tools.paths import CHART
+from tools.render import render
+
+COMBOS = matrix.combinations()
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, matrix.Outcome]:
+    return {o.combo.id: o for o in matrix.run(COMBOS)}
+
+
+def test_matrix_covers_every_combination() -> None:
+    """7 group switches, deny-all and metrics on/off (2^9), operators in the same namespace or each
+    group in its own (2), default or custom Flink ports (2): 2048 combinations."""
+    assert set(matrix.SWITCHES) == set(facts.switches())
+    assert len({c.id for c in COMBOS}) == len(COMBOS) == 2 ** len(matrix.SWITCHES) * len(matrix.LAYOUTS) * len(matrix.PORTS)
+    assert len(COMBOS) == 2048
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=[c.id for c in COMBOS])
+def test_combination(outcomes: dict[str, matrix.Outcome], combo: matrix.Combo) -> None:
+    o = outcomes[combo.id]
+    assert not o.diff, f"{combo.id}:\n{o.diff}"
+
+
+def test_every_table_row_is_served() -> None:
+    assert check_tables_covered() == []
+    assert {s for r in rows() for s in r.switches} >= set(matrix.SWITCHES) - {matrix.DENY}
+
+
+@pytest.mark.parametrize("index", [0, 300, 777, 1100, 1555, 2047])
+def test_batched_render_is_the_plain_render(index: int) -> None:
+    """The umbrella chart renders each combination exactly as `helm template` does on its own."""
+    combo = COMBOS[index]
+    assert matrix.render_many([combo.values()])[0] == render(combo.values())
+
+
+def _widened_chart(tmp_path: Path) -> Path:
+    """The chart with the -taskmanager policy's `from` dropped: its REST port opens to anyone."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    tpl = chart / "templates" / "flink-taskmanager.yaml"
+    text, n = re.subn(r"- from:\n(?:[ \t]+\{\{-?[^\n]*\}\}\n)+([ \t]+)ports:", r"- ports:", tpl.read_text())
+    assert n == 1, "the -taskmanager template changed shape; update this mutation"
+    tpl.write_text(text)
+    return chart
+
+
+def test_widened_template_fails_with_readable_diff(tmp_path: Path) -> None:
+    chart = _widened_chart(tmp_path)
+    combos = [c for c in COMBOS if c.on >= {matrix.DENY, "flink.taskmanager.enabled"} and
+              c.on >= set(matrix.GROUP_SWITCHES)]
+    out = matrix.run(combos, chart=chart)
+    assert out and all(o.diff for o in out)
+    o = next(o for o in out if o.combo.layout == "same" and o.combo.ports == "default")
+    assert not o.diff.missing
+    assert {Flow(OUTSIDE.name, "taskmanager-1", 8081), Flow("unrelated", "taskmanager-2", 8081)} <= o.diff.extra
+    text = str(o.diff)
+    assert "allowed but not expected (extra):" in text and "outside -> taskmanager-1: 8081" in text
+    assert "18081" in str(next(o for o in out if o.combo.ports == "custom").diff)
