@@ -1,0 +1,114 @@
+"""`make verify`: the table, the differences from the page, the SVG, and the live-cluster comparison."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools import verify
+from tools.render import render
+
+
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, Any] | None = None,
+        live: list[dict[str, Any]] | None = None) -> tuple[int, str]:
+    argv = ["--svg", str(tmp_path / "g.svg")]
+    if values is not None:
+        (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
+        argv += ["--values", str(tmp_path / "values.yaml")]
+    if live is not None:
+        (tmp_path / "live.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": live}))
+        argv += ["--live", str(tmp_path / "live.yaml")]
+    rc = verify.main(argv)
+    return rc, capsys.readouterr().out
+
+
+def as_live(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What `kubectl get netpol -o yaml` adds to what was applied."""
+    for o in objs:
+        o["metadata"].update(uid="0b5e", resourceVersion="42", generation=1,
+                             creationTimestamp="2026-01-01T00:00:00Z")
+    return objs
+
+
+def test_defaults_pass_print_the_table_and_write_the_svg(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    rc, out = run(capsys, tmp_path)
+    assert rc == 0, out
+    assert "anyone -> flink-operator" in out and "443,9443" in out
+    assert "flink-operator -> jobmanager" in out and "Differences from the documented flows:\n  none" in out
+    assert "anyone -> unrelated" in out and "not selected by any policy" in out
+    assert (tmp_path / "g.svg").read_bytes().lstrip().startswith(b"<?xml")
+
+
+def test_deny_all_closes_the_unrelated_pod(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out = run(capsys, tmp_path, {"denyAllIngress": {"enabled": True}})
+    assert rc == 0, out
+    assert "anyone -> unrelated" not in out
+
+
+def test_extra_port_fails_and_names_the_flow(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The page fixes the EP UI on 8443: a values file that moves it opens an undocumented port."""
+    rc, out = run(capsys, tmp_path, {"eventProcessing": {"instance": {"ports": {"ui": 9443}}}})
+    assert rc == 1
+    assert "outside -> ep-instance-1: 9443" in out and "UNDOCUMENTED 9443" in out
+    assert "expected but blocked (missing):" in out and "outside -> ep-instance-1: 8443" in out
+
+
+def test_beyond_the_page_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out = run(capsys, tmp_path, {"flink": {"taskmanagerRpcData": {"enabled": True}}})
+    assert rc == 1 and "jobmanager -> taskmanager-1: 6121,6122" in out
+
+
+def test_custom_flink_ports_are_documented(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out = run(capsys, tmp_path, {"flink": {"ports": {"rest": 18081}}, "denyAllIngress": {"enabled": True}})
+    assert rc == 0, out
+    assert "ep-instance-1 -> jobmanager" in out and "18081" in out
+
+
+def test_render_error_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    values = _write(tmp_path, {"flink": {"metrics": {"enabled": True}}})  # no port
+    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(values)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "helm could not render" in err and "/flink/metrics" in err
+
+
+def _write(tmp_path: Path, values: dict[str, Any]) -> Path:
+    path = tmp_path / "v.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def test_live_cluster_same_as_chart(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out = run(capsys, tmp_path, live=as_live(render()))
+    assert rc == 0, out
+    assert "same objects" in out and "the same set of policies" in out
+
+
+def test_live_cluster_missing_a_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    live = [o for o in as_live(render()) if o["metadata"]["name"] != "ibm-eventautomation-flink-taskmanager"]
+    rc, out = run(capsys, tmp_path, live=live)
+    assert rc == 1
+    assert "missing from the cluster: event-processing/ibm-eventautomation-flink-taskmanager" in out
+    assert "not semantically equivalent" in out
+
+
+def test_live_cluster_with_a_widened_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    live = as_live(render())
+    tm = next(o for o in live if o["metadata"]["name"] == "ibm-eventautomation-flink-taskmanager")
+    del tm["spec"]["ingress"][0]["from"]
+    rc, out = run(capsys, tmp_path, live=live)
+    assert rc == 1
+    assert "differs: event-processing/ibm-eventautomation-flink-taskmanager" in out
+    assert "Removed connections" in out  # installing the chart would take the widened access away
+
+
+def test_readme_graph_is_current() -> None:
+    """docs/connectivity.svg is what `make graph` makes from today's chart (defaults + deny-all)."""
+    dot_file = verify.README_GRAPH.with_suffix(".dot")
+    assert dot_file.exists() and verify.README_GRAPH.exists(), "run `make graph`"
+    fresh = verify.readme_dot()
+    assert dot_file.read_text() == fresh, "docs/connectivity.dot is stale: run `make graph`"
+    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), \
+        "docs/connectivity.svg was not made from docs/connectivity.dot: run `make graph`"

@@ -1,0 +1,194 @@
+"""`make verify`: what the chart's policies let through, for your values, against the documentation.
+
+    python -m tools.verify [--values my-env.yaml] [--live netpol.yaml] [--svg out.svg]
+
+Renders the chart with your values, places the fixture pods where your values say they live, lets
+network-config-analyzer compute every allowed connection, and prints the connectivity table and its
+differences from the page's documented flows. Exit 1 when something undocumented is allowed or
+something documented is blocked. With --live (the output of `kubectl get netpol -n NS -o yaml`, or
+several namespaces' concatenated), also reports how the cluster's policies differ from the render,
+and exits 1 when they do.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.connectivity import (ANY_PORT, Cluster, Flow, FlowDiff, Result, Scenario, analyze, group_ports,
+                                normalize, to_svg)
+from tools.expected import actual_flows, cluster_for, compare, effective_values, expected_flows, isolated
+from tools.paths import ROOT
+from tools.policy import normal
+from tools.render import RenderError, render
+
+Obj = dict[str, Any]
+DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
+README_GRAPH = ROOT / "docs" / "connectivity.svg"
+README_VALUES: dict[str, Any] = {"denyAllIngress": {"enabled": True}}  # the README's picture: defaults + deny-all
+
+
+def network_policies(docs: Sequence[Any]) -> list[Obj]:
+    """NetworkPolicies from rendered or `kubectl get -o yaml` documents (Lists unwrapped)."""
+    out = []
+    for d in docs:
+        if not isinstance(d, dict):
+            continue
+        if d.get("kind", "").endswith("List"):
+            out += network_policies(d.get("items") or [])
+        elif d.get("kind") == "NetworkPolicy":
+            out.append(d)
+    return out
+
+
+def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str]) -> str:
+    """source -> destination: allowed ports, and how they compare with the documented ones. Ports open
+    to every source are one `anyone` line; so is a pod no policy selects (NetworkPolicy leaves it open)."""
+    actual, expected = normalize(actual), normalize(expected)
+    rows: list[tuple[str, str, str, str]] = []
+    for w in cluster.workloads:
+        others = {x.name for x in cluster.all_workloads()} - {w.name}
+        act = {f for f in actual if f.dst == w.name}
+        exp = {f for f in expected if f.dst == w.name}
+        everyone = {p for p in {f.port for f in act | exp}
+                    if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}}
+        if everyone:
+            ports = group_ports(Flow("anyone", w.name, p) for p in everyone)[("anyone", w.name)]
+            note = "documented" if w.name in iso else "not selected by any policy"
+            rows.append(("anyone", w.name, "all ports" if ports == ANY_PORT else ports, note))
+        act_p = group_ports(f for f in act if f.port not in everyone)
+        exp_p = group_ports(f for f in exp if f.port not in everyone)
+        for pair in sorted(act_p.keys() | exp_p.keys()):
+            a, e = act_p.get(pair, ""), exp_p.get(pair, "")
+            rows.append((*pair, a or "blocked", "documented" if a == e else _status(a, e)))
+    w1 = max(len(f"{s} -> {d}") for s, d, _, _ in rows)
+    w2 = max(len(a) for _, _, a, _ in rows)
+    head = f"{'source -> destination':<{w1}}  {'allowed (TCP)':<{w2}}  status"
+    return "\n".join([head, "-" * len(head)] + [f"{s + ' -> ' + d:<{w1}}  {a:<{w2}}  {st}" for s, d, a, st in rows])
+
+
+def _status(a: str, e: str) -> str:
+    sa, se = set(a.split(",")) - {""}, set(e.split(",")) - {""}
+    parts = []
+    if sa - se:
+        parts.append("UNDOCUMENTED " + ",".join(sorted(sa - se)))
+    if se - sa:
+        parts.append("BLOCKED documented " + ",".join(sorted(se - sa)))
+    return "; ".join(parts)
+
+
+def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[bool, str]:
+    """How the cluster's policies differ from the render: by object (name, and meaning of the spec),
+    then by connectivity (nca's semantic diff on the fixture: what installing the chart would add or
+    remove)."""
+    from tools.connectivity import semantic_diff
+
+    key = lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])  # noqa: E731
+    lv, rd = {key(o): o for o in live}, {key(o): o for o in rendered}
+    lines = []
+    for k in sorted(rd.keys() - lv.keys()):
+        lines.append(f"  missing from the cluster: {k[0]}/{k[1]}")
+    for k in sorted(lv.keys() - rd.keys()):
+        lines.append(f"  in the cluster, not in the chart: {k[0]}/{k[1]}")
+    for k in sorted(lv.keys() & rd.keys()):
+        a, b = normal(lv[k]), normal(rd[k])
+        if a != b:
+            lines.append(f"  differs: {k[0]}/{k[1]}" + "".join(
+                f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
+                for f in ("pod_selector", "policy_types", "ingress", "egress") if getattr(a, f) != getattr(b, f)))
+    sem = semantic_diff(live, rendered, cluster)
+    text = "Policies (cluster vs chart):\n" + ("\n".join(lines) if lines else "  same objects") + \
+        "\n\nConnectivity (going from the cluster's policies to the chart's):\n" + sem.text.strip()
+    return bool(lines) or sem.differs, text
+
+
+def graphed(cluster: Cluster) -> list[str]:
+    """The graph shows what reaches the pods of the chart's namespaces; the control pod in another
+    namespace is open to all (no policy there) and would only add noise."""
+    return [w.name for w in cluster.workloads if w.group != "other-namespace"]
+
+
+def readme_dot() -> str:
+    """The README's picture, as nca's dot: the defaults with deny-all on."""
+    cluster = cluster_for(effective_values(README_VALUES))
+    res = analyze([Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True,
+                            dot_dst=graphed(cluster))])[0]
+    assert res.dot is not None
+    return res.dot
+
+
+def write_readme_graph() -> None:
+    """docs/connectivity.{dot,svg}; the SVG carries the dot's hash, so a test can tell it is current
+    without running Graphviz (whose SVG differs from version to version)."""
+    dot = readme_dot()
+    README_GRAPH.parent.mkdir(parents=True, exist_ok=True)
+    README_GRAPH.with_suffix(".dot").write_text(dot)
+    README_GRAPH.write_bytes(stamp_svg(to_svg(dot), dot))
+
+
+def dot_hash(dot: str) -> str:
+    return hashlib.sha256(dot.encode()).hexdigest()
+
+
+def svg_stamp(svg: bytes) -> str | None:
+    m = re.search(rb"<!-- dot-sha256: ([0-9a-f]{64}) -->", svg)
+    return m.group(1).decode() if m else None
+
+
+def stamp_svg(svg: bytes, dot: str) -> bytes:
+    return svg.replace(b"<svg", f"<!-- dot-sha256: {dot_hash(dot)} -->\n<svg".encode(), 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--values", type=Path, help="your values file (as for helm --values)")
+    ap.add_argument("--live", type=Path, help="`kubectl get netpol -n NS -o yaml` output to compare")
+    ap.add_argument("--svg", type=Path, default=DEFAULT_SVG, help=f"graph output (default {DEFAULT_SVG})")
+    ap.add_argument("--readme-graph", action="store_true", help=f"(re)write {README_GRAPH} and exit")
+    args = ap.parse_args(argv)
+
+    if args.readme_graph:
+        write_readme_graph()
+        print(f"wrote {README_GRAPH} and {README_GRAPH.with_suffix('.dot').name}")
+        return 0
+
+    user = (yaml.safe_load(args.values.read_text()) or {}) if args.values else {}
+    values = effective_values(user)
+    try:
+        rendered = network_policies(render(user))
+    except RenderError as e:
+        print(f"helm could not render the chart with these values:\n{e.stderr.strip()}", file=sys.stderr)
+        return 2
+    cluster = cluster_for(values)
+    scenarios = [Scenario(rendered, cluster, "chart", dot=True, dot_dst=graphed(cluster))]
+    res: Result = analyze(scenarios)[0]
+    iso = isolated(values, cluster)
+    actual, expected = actual_flows(res, cluster), expected_flows(values, cluster)
+    diff: FlowDiff = compare(values, res, cluster)
+
+    where = ", ".join(f"{w.name}@{w.namespace}" for w in cluster.workloads)
+    print(f"Fixture pods: {where}; plus `outside` (any address outside the cluster).\n")
+    print(connectivity_table(actual, expected, cluster, iso))
+    print("\nDifferences from the documented flows:")
+    print("  none" if not diff else "\n".join("  " + ln for ln in str(diff).splitlines()))
+    if res.dot:
+        args.svg.parent.mkdir(parents=True, exist_ok=True)
+        args.svg.write_bytes(to_svg(res.dot))
+        print(f"\nGraph: {args.svg}")
+    failed = bool(diff)
+    if args.live:
+        live = network_policies(list(yaml.safe_load_all(args.live.read_text())))
+        differs, text = live_diff(live, rendered, cluster)
+        print("\nLive cluster vs chart:\n" + text)
+        failed |= differs
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
