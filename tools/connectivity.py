@@ -389,8 +389,12 @@ def diff_flows(actual: Iterable[Flow], expected: Iterable[Flow]) -> FlowDiff:
     return FlowDiff(a - e, e - a)
 
 
-def _port_key(p: Port) -> tuple[int, int]:
-    return (1, 0) if p == ANY_PORT else (0, p if isinstance(p, int) else int(str(p).split("-")[0]))
+def _port_key(p: Port) -> tuple[int, int, str]:
+    """Numbers first, in order; ranges by their start; then words (ANY_PORT, "non-TCP")."""
+    if isinstance(p, int):
+        return (0, p, "")
+    head = str(p).split("-")[0]
+    return (0, int(head), str(p)) if head.isdigit() else (1, 0, str(p))
 
 
 def group_ports(flows: Iterable[Flow]) -> dict[tuple[str, str], str]:
