@@ -60,6 +60,18 @@ GUARD_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("metrics on without a port", {"flink": {"metrics": {"enabled": True}}}, "flink.metrics.port"),
     ("deployment without a name", {"flink": {"deployments": [{"namespace": "x"}]}}, "flink.deployments[0].name"),
     ("deployment listed twice", {"flink": {"deployments": [DEPLOYMENT, DEPLOYMENT]}}, "flink.deployments[1].name"),
+    ("unknown webhook source", {"flink": {"operator": {"webhookFrom": "api"}}}, "flink.operator.webhookFrom"),
+    ("extra rule with an empty peer", {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
+     "flink.operator.extraIngress[0].from[0]"),
+    ("extra rule with an empty selector", {"flink": {"jobmanager": {"extraIngress": [
+        {"from": [{"namespaceSelector": {}}], "ports": [{"port": 1}]}]}}}, "flink.jobmanager.extraIngress[0].from[0].namespaceSelector"),
+    ("extra rule with a port entry without a port", {"eventProcessing": {"instance": {"extraIngress": [
+        {"from": [{"podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"protocol": "TCP"}]}]}}},
+     "eventProcessing.instance.extraIngress[0].ports[0]"),
+    ("kafka destination mixing cidr and namespace", {"flink": {"egress": {"enabled": True, "kafka": {
+        "ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}}, "flink.egress.kafka.to[0]"),
+    ("no API server ports", {"flink": {"egress": {"enabled": True}}, "cluster": {"kubernetesApi": {"ports": []}}},
+     "cluster.kubernetesApi.ports"),
 ]
 
 

@@ -64,11 +64,19 @@ def test_each_egress_policy_selects_its_group_and_allows_dns_and_the_api_server(
     assert _dns_pairs(K8S_DNS) | _api_pairs() <= _pairs(obj)
 
 
-def test_flink_egress_serves_the_pages_flink_egress_table():
+def _ingress_ports_between(origin: str, *targets: str) -> set[int]:
+    """Ports the ingress tables admit from `origin` (directly or via a decision's servedFrom) into `targets`:
+    an egress lock on `origin` must let those out too, or the admitted flows break."""
+    return {r.port for r in facts.ingress_rows() if r.target in targets and origin in ((r.origin,) + r.servedFrom)}
+
+
+def test_flink_egress_serves_the_pages_flink_egress_table_and_what_ingress_admits_from_flink_pods():
     obj = by_name(rendered(ALL_EGRESS))["ibm-eventautomation-flink-egress"]
     rows = [r for r in facts.load()["egress"] if r["source"] == "flink"]
     assert rows and all((_pods(facts.labels(r["destination"])), _tcp(r["port"])) in _pairs(obj) for r in rows)
-    assert _pairs(obj) == _dns_pairs(K8S_DNS) | _api_pairs() | {(_pods(facts.labels("flink")), _tcp(r["port"])) for r in rows}
+    ports = {r["port"] for r in rows} | _ingress_ports_between("flink-jobmanager", "flink", "flink-jobmanager")
+    assert ports == {6123, 6124, 8081}
+    assert _pairs(obj) == _dns_pairs(K8S_DNS) | _api_pairs() | {(_pods(facts.labels("flink")), _tcp(p)) for p in ports}
 
 
 def test_ep_egress_serves_the_pages_ep_egress_table_with_the_users_ports():
@@ -78,8 +86,11 @@ def test_ep_egress_serves_the_pages_ep_egress_table_with_the_users_ports():
         "flink": {"ports": {"rest": 18081}}}
     obj = by_name(rendered(values))["ibm-ep-egress"]
     kafka_peers = {_pods({"app": "kafka"}, "kafka"), ("ipBlock", "10.9.0.0/16", ())}
+    own = _ingress_ports_between("ep-instance", "ep-instance")
+    assert own == {7000, 3000, 8888}
     assert _pairs(obj) == (_dns_pairs(K8S_DNS) | _api_pairs() | {(_pods(facts.labels("flink-jobmanager")), _tcp(18081))}
-                           | {(peer, _tcp(9092)) for peer in kafka_peers})
+                           | {(peer, _tcp(9092)) for peer in kafka_peers}
+                           | {(_pods(facts.labels("ep-instance")), _tcp(p)) for p in own})
 
 
 def test_flink_operator_egress_reaches_every_deployments_rest_port():

@@ -7,7 +7,9 @@ interleaved and the figure that matters is the ratio of medians, not seconds.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import tempfile
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,6 +19,13 @@ from typing import Callable
 from tools.paths import CHART, HELM
 
 BASELINE_CHART = Path(__file__).parent / "one-policy"
+
+
+def deployments_values(n: int) -> Path:
+    """A values file with n Flink deployments (written once, read by every run)."""
+    path = Path(tempfile.gettempdir()) / f"epnp-bench-{n}-deployments.json"
+    path.write_text(json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}}))
+    return path
 
 
 def helm_template(chart: Path, *args: str) -> Callable[[], None]:
@@ -42,8 +51,26 @@ def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[flo
     return statistics.median(ours), statistics.median(base)
 
 
+def static_chart(n: int) -> Path:
+    """A chart whose one template is the chart's own output for n deployments: what helm
+    costs to process those objects when templates compute nothing (the floor)."""
+    out = subprocess.run([str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n))],
+                         check=True, capture_output=True, text=True).stdout
+    chart = Path(tempfile.mkdtemp(prefix="epnp-bench-static-"))
+    (chart / "templates").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
+    # Escape template delimiters: the output is data here, not a template.
+    (chart / "templates" / "all.yaml").write_text(out.replace("{{", "{{`{{`}}"))
+    return chart
+
+
 def cases() -> list[Case]:
-    return [Case("helm template, defaults", helm_template(CHART), target=1.5)]
+    out = [Case("helm template, defaults", helm_template(CHART), target=1.5)]
+    for n in (1, 10, 100, 1000):
+        out.append(Case(f"helm template, {n} Flink deployments",
+                        helm_template(CHART, "--values", str(deployments_values(n))), target=3.0 if n == 100 else None))
+    out.append(Case("floor: static chart, same objects as 100", helm_template(static_chart(100))))
+    return out
 
 
 def main() -> None:

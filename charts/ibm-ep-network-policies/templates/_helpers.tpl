@@ -98,28 +98,58 @@ Call with (dict "labels" M "key" K "from" NS "to" NS).
 {{- end }}
 
 {{/*
-The FlinkDeployments, each completed with its namespace, pod labels and ports, as
-a YAML list. An entry without podSelector gets the labels IBM's Flink operator puts
-on the pods of a FlinkDeployment of that name (the page's labels for
-`ibm-eventautomation-flink`); an entry's ports override flink.ports.
+The FlinkDeployments, each completed with its namespace, pod labels (all pods,
+jobmanager, taskmanager) and ports, as a YAML list: templates call this once and
+loop over plain data, because every `include` inside a loop costs more than the
+rest of the loop (see `make bench`). An entry without podSelector gets the labels
+IBM's Flink operator puts on the pods of a FlinkDeployment of that name (the page's
+labels for `ibm-eventautomation-flink`); an entry's ports override flink.ports.
 */}}
-{{- define "epnp.flinkDeployments" -}}
+{{- define "epnp.computeFlinkDeployments" -}}
+{{- $f := .root.Values.flink }}
+{{- range $c := list "jobmanager" "taskmanager" }}
+{{- $_ := include "epnp.matchLabels" (dict "labels" (index $f.componentLabels $c) "key" (printf "flink.componentLabels.%s" $c)) }}
+{{- end }}
+{{- range $k, $v := $f.ports }}{{ include "epnp.checkPort" (dict "port" $v "key" (printf "flink.ports.%s" $k)) }}{{ end }}
 {{- $out := list }}
-{{- range $i, $d := .Values.flink.deployments }}
+{{- $seen := dict }}
+{{- range $i, $d := $f.deployments }}
 {{- if not $d.name }}{{ fail (printf "flink.deployments[%d].name: is required" $i) }}{{ end }}
-{{- $ns := include "epnp.namespace" (dict "ns" $d.namespace "root" $) }}
-{{- range $prev := $out }}{{ if and (eq $prev.name $d.name) (eq $prev.namespace $ns) }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}{{ end }}
+{{- $ns := $d.namespace | default $.root.Release.Namespace }}
+{{- $id := printf "%s/%s" $ns $d.name }}
+{{- if hasKey $seen $id }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}
+{{- $_ := set $seen $id true }}
 {{- $labels := $d.podSelector | default (dict "app.kubernetes.io/instance" $d.name "app.kubernetes.io/managed-by" "ibm-eventautomation-flink-operator" "app.kubernetes.io/name" "ibm-eventautomation-flink") }}
-{{- $ports := dict }}
-{{- range $k, $v := $.Values.flink.ports }}
-{{- $key := printf "flink.ports.%s" $k }}
-{{- if and $d.ports (hasKey $d.ports $k) }}{{ $v = index $d.ports $k }}{{ $key = printf "flink.deployments[%d].ports.%s" $i $k }}{{ end }}
-{{- include "epnp.checkPort" (dict "port" $v "key" $key) }}
-{{- $_ := set $ports $k (int64 $v) }}
+{{- $ports := $f.ports }}
+{{- with $d.ports }}
+{{- range $k, $v := . }}{{ include "epnp.checkPort" (dict "port" $v "key" (printf "flink.deployments[%d].ports.%s" $i $k)) }}{{ end }}
+{{- $ports = merge (deepCopy .) $f.ports }}
 {{- end }}
-{{- $out = append $out (dict "name" $d.name "index" $i "namespace" $ns "podSelector" $labels "ports" $ports) }}
+{{- $jm := merge (deepCopy $f.componentLabels.jobmanager) $labels }}
+{{- $tm := merge (deepCopy $f.componentLabels.taskmanager) $labels }}
+{{- /* Each selector also as YAML text, serialised once here rather than in every template. */}}
+{{- $out = append $out (dict "name" $d.name "index" $i "namespace" $ns "ports" $ports
+      "podSelector" $labels "jobmanager" $jm "taskmanager" $tm
+      "yaml" (dict "podSelector" (toYaml $labels) "jobmanager" (toYaml $jm) "taskmanager" (toYaml $tm))) }}
 {{- end }}
-{{- toYaml $out }}
+{{- $_ := set $.cache "flinkDeployments" $out }}
+{{- end }}
+
+{{/*
+Makes $._epnp.flinkDeployments available, computing it once per render: every
+template of a chart shares the top-level context, so the first template to ask
+stores the list there and the others loop over it with no YAML round trip.
+*/}}
+{{- define "epnp.withFlinkDeployments" -}}
+{{- if not (hasKey . "_epnp") }}{{ $_ := set . "_epnp" dict }}{{ end }}
+{{- if not (hasKey ._epnp "flinkDeployments") }}
+{{- $_ := include "epnp.computeFlinkDeployments" (dict "root" . "cache" ._epnp) }}
+{{- end }}
+{{- end }}
+
+{{/* The standard labels block of one component, indented for `metadata.labels`. */}}
+{{- define "epnp.labelsBlock" -}}
+{{ include "epnp.labels" . | indent 4 }}
 {{- end }}
 
 {{- define "epnp.openshift" -}}
@@ -147,7 +177,7 @@ Call with (dict "root" $ "from" V "openshift" VARIANT "cidrs" L "key" K).
     matchLabels:
       policy-group.network.openshift.io/ingress: ""
 {{- else if eq $from "cidrs" }}
-{{- if empty .cidrs }}{{ fail (printf "%s: is cidrs, so the CIDRs list must not be empty" .key) }}{{ end }}
+{{- if empty .cidrs }}{{ fail (printf "%sCIDRs: must list the API server's addresses when %s is cidrs" (trimSuffix "From" .key) .key) }}{{ end }}
 {{- range .cidrs }}
 - ipBlock:
     cidr: {{ . }}
@@ -165,8 +195,22 @@ Call with (dict "rules" L "peers" "from"|"to" "key" K).
 */}}
 {{- define "epnp.extraRules" -}}
 {{- range $i, $r := .rules }}
+{{- $at := printf "%s[%d]" $.key $i }}
 {{- if not (and (kindIs "map" $r) (get $r $.peers) $r.ports) }}
-{{- fail (printf "%s[%d]: a rule needs both %q and \"ports\" (without either it admits everything)" $.key $i $.peers) }}
+{{- fail (printf "%s: a rule needs both %q and \"ports\" (without either it admits everything)" $at $.peers) }}
+{{- end }}
+{{- range $j, $peer := get $r $.peers }}
+{{- $pat := printf "%s.%s[%d]" $at $.peers $j }}
+{{- if or (not (kindIs "map" $peer)) (empty $peer) }}{{ fail (printf "%s: an empty peer admits every pod of every namespace" $pat) }}{{ end }}
+{{- range $sel := list "podSelector" "namespaceSelector" }}
+{{- if and (hasKey $peer $sel) (empty (get $peer $sel)) }}{{ fail (printf "%s.%s: an empty selector selects everything" $pat $sel) }}{{ end }}
+{{- end }}
+{{- if and (hasKey $peer "ipBlock") (or (hasKey $peer "podSelector") (hasKey $peer "namespaceSelector")) }}{{ fail (printf "%s: ipBlock cannot be combined with selectors" $pat) }}{{ end }}
+{{- end }}
+{{- range $j, $port := $r.ports }}
+{{- $pat := printf "%s.ports[%d]" $at $j }}
+{{- if not (and (kindIs "map" $port) (hasKey $port "port")) }}{{ fail (printf "%s: needs a port (a port entry without one admits every port)" $pat) }}{{ end }}
+{{- if not (kindIs "string" $port.port) }}{{ include "epnp.checkPort" (dict "port" $port.port "key" (printf "%s.port" $pat)) }}{{ end }}
 {{- end }}
 {{- end }}
 {{- with .rules }}
@@ -199,6 +243,7 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
 {{- end }}
 {{- if .allow.kubernetesApi }}
 {{- $api := $v.cluster.kubernetesApi }}
+{{- if empty $api.ports }}{{ fail "cluster.kubernetesApi.ports: must list at least one port (a rule without ports or peers allows all egress)" }}{{ end }}
 # {{ .who }} --> Kubernetes API server
 - ports:
     {{- range $api.ports }}
@@ -217,6 +262,8 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
 {{/* Kafka destinations ({cidr} or {namespace, podSelector}) as egress peers. */}}
 {{- define "epnp.destinations" -}}
 {{- range $i, $t := .to }}
+{{- if and $t.cidr (or $t.namespace $t.podSelector) }}{{ fail (printf "%s[%d]: cidr cannot be combined with namespace or podSelector" $.key $i) }}{{ end }}
+{{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s[%d]: except needs a cidr" $.key $i) }}{{ end }}
 {{- if $t.cidr }}
 - ipBlock:
     cidr: {{ $t.cidr }}
@@ -239,12 +286,6 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
 {{- end }}
 {{- end }}
 
-{{/* Pod labels of one component (jobmanager|taskmanager) of a deployment. */}}
-{{- define "epnp.flinkComponentLabels" -}}
-{{- $c := index .root.Values.flink.componentLabels .component }}
-{{- if empty $c }}{{ fail (printf "flink.componentLabels.%s: must be a non-empty map of pod labels" .component) }}{{ end }}
-{{- toYaml (merge (deepCopy $c) .deployment.podSelector) }}
-{{- end }}
 
 {{/*
 Namespaces that get the deny-all policy: the listed ones, else every namespace an
@@ -258,7 +299,8 @@ enabled policy lives in (the page: apply it "in the relevant namespace(s)").
 {{- if $v.deployNetworkPolicies }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.eventProcessing.instance.namespace "root" $)) }}{{ end }}
 {{- if $v.flink.operator.enabled }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.flink.operator.namespace "root" $)) }}{{ end }}
 {{- if or $v.flink.jobmanager.enabled $v.flink.jobmanagerRpcBlob.enabled $v.flink.jobmanagerStreamAuthoring.enabled $v.flink.taskmanager.enabled $v.flink.metrics.enabled }}
-{{- range $d := include "epnp.flinkDeployments" $ | fromYamlArray }}{{ $nss = append $nss $d.namespace }}{{ end }}
+{{- include "epnp.withFlinkDeployments" $ }}
+{{- range $d := $._epnp.flinkDeployments }}{{ $nss = append $nss $d.namespace }}{{ end }}
 {{- end }}
 {{- if empty $nss }}{{ $nss = list .Release.Namespace }}{{ end }}
 {{- end }}
