@@ -2,10 +2,13 @@
 
 The schemas check shapes; the server also checks what they can't (CIDRs, port
 ranges, label syntax, unknown fields under strict validation). Nothing is stored.
+The switch matrix renders thousands of combinations but few distinct objects, so
+each distinct object is sent once.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import yaml
 
 from tools import paths
 from tools.controlplane import ControlPlane
+from tools.matrix import combinations, render_many
 from tools.render import render
 
 VALUES_FILES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
@@ -25,3 +29,16 @@ def test_values_file_passes_server_side_dry_run(controlplane: ControlPlane, valu
     objects = render(values)
     assert objects
     assert controlplane.dry_run(objects) == []
+
+
+def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPlane) -> None:
+    combos = combinations()
+    rendered = render_many([c.values() for c in combos])
+    first_seen: dict[str, tuple[str, dict]] = {}  # canonical JSON -> (combination id, object)
+    for combo, objs in zip(combos, rendered):
+        for obj in objs:
+            first_seen.setdefault(json.dumps(obj, sort_keys=True), (combo.id, obj))
+    assert first_seen, "the matrix rendered nothing"
+    # One object at a time, so each rejection names the first combination that rendered it.
+    errors = [f"{cid}: {e}" for cid, obj in first_seen.values() for e in controlplane.dry_run([obj])]
+    assert errors == [], f"{len(errors)} of {len(first_seen)} distinct objects rejected:\n" + "\n".join(errors)
