@@ -72,6 +72,10 @@ GUARD_CASES: list[tuple[str, dict[str, Any], str]] = [
         "ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}}, "flink.egress.kafka.to[0]"),
     ("no API server ports", {"flink": {"egress": {"enabled": True}}, "cluster": {"kubernetesApi": {"ports": []}}},
      "cluster.kubernetesApi.ports"),
+    ("two groups under one policy name", {"eventProcessing": {"operator": {"policyName": "p"}}, "flink": {"operator": {"policyName": "p"}}},
+     "flink.operator.policyName"),
+    ("an operator named like a deployment's policy", {"flink": {"operator": {"policyName": "ibm-eventautomation-flink-jobmanager"}}},
+     "flink.deployments[0].name"),
 ]
 
 
