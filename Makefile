@@ -23,7 +23,7 @@ export KUBECONFORM_VERSION := v0.8.0
 export HELM_UNITTEST_VERSION := v1.1.2
 export CACHE
 
-PYTEST := $(PYTHON) -m pytest
+PYTEST := $(PYTHON) -m pytest -rs
 values_flag = $(if $(VALUES),--values $(VALUES))
 
 .PHONY: help
