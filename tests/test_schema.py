@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tools.docs import resolve
 from tools.paths import CHART, ROOT
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
@@ -17,13 +18,7 @@ VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """The node with local $refs folded in (the node's own keywords win)."""
-    while "$ref" in node:
-        target: Any = SCHEMA
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return node
+    return resolve(SCHEMA, node)
 
 
 def _leaves(values: Any, schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, Any, dict[str, Any]]]:

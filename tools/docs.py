@@ -18,7 +18,8 @@ from tools.paths import CHART, ROOT
 README = ROOT / "README.md"
 
 
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with its local $refs folded in (the node's own keywords win)."""
     while "$ref" in node:
         target: Any = schema
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -37,14 +38,14 @@ def _type(node: dict[str, Any]) -> str:
 
 def rows(schema: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     def walk(node: dict[str, Any], path: str) -> Iterator[tuple[str, str, str, str]]:
-        node = _resolve(schema, node)
+        node = resolve(schema, node)
         if "properties" in node and "default" not in node:
             for key, sub in node["properties"].items():
                 yield from walk(sub, f"{path}.{key}".lstrip("."))
             return
         default = json.dumps(node["default"], separators=(", ", ": ")) if "default" in node else ""
         yield path, _type(node), default, node.get("description", "")
-        if node.get("type") == "array" and "properties" in (items := _resolve(schema, node.get("items", {}))):
+        if node.get("type") == "array" and "properties" in (items := resolve(schema, node.get("items", {}))):
             for key, sub in items["properties"].items():
                 yield from walk(sub, f"{path}[].{key}")
 
