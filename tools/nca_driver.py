@@ -80,16 +80,18 @@ def build_config(name: str, peers: PeerContainer, policies: list[Json]) -> Netwo
 
 
 class CapturingConnectivityQuery(ConnectivityMapQuery):
-    """nca's connectivity map, but keeping the final (IPv6-filtered) properties instead of formatting
-    them as firewall rules, which is both the slowest step and a lossy one for our purpose."""
+    """nca's connectivity map, but keeping the final (IPv6-filtered) properties as cubes instead of
+    formatting them as firewall rules, which is both the slowest step and a lossy one for our purpose."""
 
     want_dot = False
     dot_dst: list[str] | None = None  # full pod names; None = the whole map
-    props: ConnectivityProperties | None = None
+    cubes: list[Json] | None = None
     dot: str | None = None
 
     def get_props_output_full(self, props: ConnectivityProperties, all_peers: PeerSet) -> str:
-        self.props = props
+        # read the cubes here, inside the query, as nca's own formatters do: the peer dimensions'
+        # domains are the query's peers only until the query ends (then DimensionsManager resets)
+        self.cubes = cubes(props, self.config.peer_container)
         if self.want_dot:
             shown = props
             if self.dot_dst is not None:  # a picture of what reaches the chart's pods, not all egress
@@ -180,10 +182,10 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
     query.want_dot = bool(sc.get("dot"))
     query.dot_dst = sc.get("dot_dst")
     _, _, not_executed = query.execute_and_compute_output_in_required_format()
-    if not_executed or query.props is None:
+    if not_executed or query.cubes is None:
         res["error"] = "nca did not execute the connectivity query (no peers?)"
         return res
-    res["conns"] = cubes(query.props, peers)
+    res["conns"] = query.cubes
     res["dot"] = query.dot
     return res
 
