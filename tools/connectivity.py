@@ -283,9 +283,11 @@ def _payload(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
     return [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
 
 
-def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600) -> list[Result]:
+def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600,
+            cache: bool = True) -> list[Result]:
     """Run nca over all scenarios, results in the same order. One driver process per job (never one
-    per scenario: importing nca alone costs ~0.4 s); by default one job per core for big batches."""
+    per scenario: importing nca alone costs ~0.4 s); by default one job per core for big batches.
+    cache=False: the driver parses every scenario afresh (to check its cache)."""
     if not scenarios:
         return []
     python = _check_python()
@@ -295,7 +297,8 @@ def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: flo
     chunks = [payload[i::jobs] for i in range(jobs)]  # strided: similar cost per chunk
 
     def run(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        proc = subprocess.run([str(python), str(DRIVER)], input=json.dumps({"scenarios": chunk}),
+        proc = subprocess.run([str(python), str(DRIVER), *([] if cache else ["--no-cache"])],
+                              input=json.dumps({"scenarios": chunk}),
                               capture_output=True, text=True, timeout=timeout, env=_driver_env())
         if proc.returncode != 0:
             raise EngineError(f"nca driver exited {proc.returncode}:\n{proc.stderr[-4000:]}")

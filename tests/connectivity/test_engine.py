@@ -112,6 +112,22 @@ def test_operator_in_other_namespace_needs_namespace_selector(results: dict[str,
     assert Flow("unrelated-flink-op", "jobmanager", 8081) not in flows
 
 
+def test_the_page_objects_are_all_there(page_policies: Policies) -> None:
+    assert [p["metadata"]["name"] for p in page_policies] == [
+        "default-deny-ingress", "ibm-eventautomation-flink-operator", "ibm-eventautomation-flink-jobmanager",
+        "ibm-eventautomation-flink-jobmanager-rpc-blob", "ibm-eventautomation-flink-jobmanager-stream-authoring",
+        "ibm-eventautomation-flink-taskmanager", "ibm-eventautomation-flink-jobmanager-monitoring"]
+
+
+def test_parse_cache_changes_nothing(page_policies: Policies) -> None:
+    """The driver parses each policy once per fixture; the answers are those of a fresh parse."""
+    split = default_cluster(namespaces={"flink-operator": "flink-op"})
+    scs = [Scenario(page_policies[:i], cl, id=f"{n}{i}") for i in range(len(page_policies) + 1)
+           for n, cl in (("same", default_cluster()), ("split", split))]
+    cached, fresh = analyze(scs), analyze(scs, cache=False)
+    assert [r.conns for r in cached] == [r.conns for r in fresh]
+
+
 def test_batch_keeps_order_and_ids(page_policies: Policies) -> None:
     scs = [Scenario(page_policies[: i + 1], id=f"s{i}") for i in range(len(page_policies))]
     assert [r.id for r in analyze(scs)] == [s.id for s in scs]
