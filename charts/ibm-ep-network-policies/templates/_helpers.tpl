@@ -201,9 +201,13 @@ Call with (dict "rules" L "peers" "from"|"to" "key" K).
 {{- end }}
 {{- range $j, $peer := get $r $.peers }}
 {{- $pat := printf "%s.%s[%d]" $at $.peers $j }}
-{{- if or (not (kindIs "map" $peer)) (empty $peer) }}{{ fail (printf "%s: an empty peer admits every pod of every namespace" $pat) }}{{ end }}
+{{- if not (kindIs "map" $peer) }}{{ fail (printf "%s: must be a peer (ipBlock, namespaceSelector, podSelector)" $pat) }}{{ end }}
+{{- if empty $peer }}{{ fail (printf "%s: an empty peer admits every pod of every namespace" $pat) }}{{ end }}
 {{- range $sel := list "podSelector" "namespaceSelector" }}
-{{- if and (hasKey $peer $sel) (empty (get $peer $sel)) }}{{ fail (printf "%s.%s: an empty selector selects everything" $pat $sel) }}{{ end }}
+{{- if hasKey $peer $sel }}
+{{- $s := get $peer $sel }}
+{{- if not (and (kindIs "map" $s) (or (not (empty $s.matchLabels)) (not (empty $s.matchExpressions)))) }}{{ fail (printf "%s.%s: an empty selector selects everything" $pat $sel) }}{{ end }}
+{{- end }}
 {{- end }}
 {{- if and (hasKey $peer "ipBlock") (or (hasKey $peer "podSelector") (hasKey $peer "namespaceSelector")) }}{{ fail (printf "%s: ipBlock cannot be combined with selectors" $pat) }}{{ end }}
 {{- end }}
