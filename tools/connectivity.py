@@ -371,6 +371,7 @@ def normalize(flows: Iterable[Flow]) -> set[Flow]:
 class FlowDiff:
     extra: set[Flow]    # allowed but not expected: the control leaks
     missing: set[Flow]  # expected but blocked: the product breaks
+    everyone: frozenset[str] = frozenset()  # all sources; a port that all others share prints as `anyone`
 
     def __bool__(self) -> bool:
         return bool(self.extra or self.missing)
@@ -383,13 +384,22 @@ class FlowDiff:
                              ("expected but blocked (missing)", self.missing)):
             if flows:
                 lines.append(f"{title}:")
-                lines += [f"  {src} -> {dst}: {ports}" for (src, dst), ports in group_ports(flows).items()]
+                lines += [f"  {src} -> {dst}: {ports}" for (src, dst), ports in self._grouped(flows).items()]
         return "\n".join(lines)
 
+    def _grouped(self, flows: set[Flow]) -> dict[tuple[str, str], str]:
+        shared = set()
+        if self.everyone:
+            for dst, port in {(f.dst, f.port) for f in flows}:
+                if {f.src for f in flows if f.dst == dst and f.port == port} >= self.everyone - {dst}:
+                    shared.add((dst, port))
+        rest = {f for f in flows if (f.dst, f.port) not in shared}
+        return group_ports([*rest, *(Flow("anyone", d, p) for d, p in shared)])
 
-def diff_flows(actual: Iterable[Flow], expected: Iterable[Flow]) -> FlowDiff:
+
+def diff_flows(actual: Iterable[Flow], expected: Iterable[Flow], everyone: Iterable[str] = ()) -> FlowDiff:
     a, e = normalize(actual), normalize(expected)
-    return FlowDiff(a - e, e - a)
+    return FlowDiff(a - e, e - a, frozenset(everyone))
 
 
 def _port_key(p: Port) -> tuple[int, int, str]:

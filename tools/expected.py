@@ -294,6 +294,7 @@ def _non_tcp(c: Conn) -> bool:
 
 def compare(values: Values, result: Result, cluster: Cluster,
             release_namespace: str = RELEASE_NAMESPACE) -> FlowDiff:
-    d = diff_flows(actual_flows(result, cluster), expected_flows(values, cluster, release_namespace))
+    d = diff_flows(actual_flows(result, cluster), expected_flows(values, cluster, release_namespace),
+                   everyone=[w.name for w in cluster.all_workloads()])
     d.extra |= non_tcp_leaks(result, isolated(values, cluster, release_namespace))
     return d

@@ -52,8 +52,9 @@ def test_extra_port_fails_and_names_the_flow(capsys: pytest.CaptureFixture[str],
     """The page fixes the EP UI on 8443: a values file that moves it opens an undocumented port."""
     rc, out = run(capsys, tmp_path, {"eventProcessing": {"instance": {"ports": {"ui": 9443}}}})
     assert rc == 1
-    assert "outside -> ep-instance-1: 9443" in out and "UNDOCUMENTED 9443" in out
-    assert "expected but blocked (missing):" in out and "outside -> ep-instance-1: 8443" in out
+    assert "allowed but not expected (extra):\n    anyone -> ep-instance-1: 9443" in out
+    assert "expected but blocked (missing):\n    anyone -> ep-instance-1: 8443" in out
+    assert "UNDOCUMENTED 9443; BLOCKED documented 8443" in out
 
 
 def test_beyond_the_page_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
