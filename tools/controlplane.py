@@ -86,8 +86,11 @@ def _openssl(*args: str, cwd: Path) -> None:
 def _make_pki(d: Path) -> None:
     """CA + serving cert for 127.0.0.1/localhost, and the service-account key."""
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=epnp-e2e-ca",
-             "-days", "2", "-out", "ca.crt", cwd=d)
+    # CA extensions spelled out rather than left to the local openssl.cnf: Go
+    # (helm) rejects a v3 CA certificate without them.
+    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=epnp-e2e-ca", "-days", "2",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca.crt", cwd=d)
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
     _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver",
              "-out", "apiserver.csr", cwd=d)
@@ -112,6 +115,7 @@ class Client:
         self.port, self.token = port, token
         self.ssl = ssl.create_default_context(cafile=str(ca))
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
+        self._namespaces: set[str] = set()  # known to exist (tests never delete namespaces)
 
     def request(self, method: str, path: str, body: Obj | None = None,
                 query: Mapping[str, str] | None = None, timeout: float = 30) -> tuple[int, Obj]:
@@ -173,17 +177,20 @@ class Client:
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj:
         return self.call("GET", f"{self.collection(api_version, kind, namespace)}/{name}")
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Obj]:
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[Obj]:
         return list(self.call("GET", self.collection(api_version, kind, namespace))["items"])
 
     def network_policies(self, namespace: str | None = None) -> list[Obj]:
-        return self.list("networking.k8s.io/v1", "NetworkPolicy", namespace)
+        return self.list_objects("networking.k8s.io/v1", "NetworkPolicy", namespace)
 
     def ensure_namespace(self, name: str) -> None:
+        if name in self._namespaces:
+            return
         status, data = self.request("POST", "/api/v1/namespaces", {
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         if status not in (201, 409):  # 409: already exists
             raise ApiError(status, data, f"create namespace {name}")
+        self._namespaces.add(name)
 
     def dry_run(self, objects: Iterable[Mapping[str, Any]], create_namespaces: bool = True) -> list[str]:
         """Server-side dry-run create of each object; returns one message per rejection.
@@ -219,6 +226,7 @@ class Client:
 
 _live: list[ControlPlane] = []
 _prev_handlers: dict[int, Any] = {}
+_handlers_installed = False
 
 
 def _stop_all() -> None:
@@ -238,8 +246,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _install_handlers() -> None:
-    if _prev_handlers:
+    if _handlers_installed:
         return
+    globals()["_handlers_installed"] = True
     atexit.register(_stop_all)
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.controlplane import BIN, ControlPlane, missing_binaries
+from tools.controlplane import ControlPlane, missing_binaries
+from tools.paths import BIN
 
 HERE = Path(__file__).parent
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"

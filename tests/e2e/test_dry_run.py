@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,7 +35,7 @@ def test_values_file_passes_server_side_dry_run(controlplane: ControlPlane, valu
 def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPlane) -> None:
     combos = combinations()
     rendered = render_many([c.values() for c in combos])
-    first_seen: dict[str, tuple[str, dict]] = {}  # canonical JSON -> (combination id, object)
+    first_seen: dict[str, tuple[str, dict[str, Any]]] = {}  # canonical JSON -> (combination id, object)
     for combo, objs in zip(combos, rendered):
         for obj in objs:
             first_seen.setdefault(json.dumps(obj, sort_keys=True), (combo.id, obj))

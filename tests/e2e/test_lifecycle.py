@@ -74,7 +74,7 @@ def installed(cp: ControlPlane, release: str) -> dict[Key, dict[str, Any]]:
             if p["metadata"].get("annotations", {}).get("meta.helm.sh/release-name") == release}
 
 
-def assert_matches_render(cp: ControlPlane, release: str, rendered: list[dict[str, Any]]) -> dict[Key, dict]:
+def assert_matches_render(cp: ControlPlane, release: str, rendered: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     """The server holds exactly the rendered policies: same set of (namespace, name),
     each spec equal to what the server makes of the rendered one (its defaults
     applied, via a dry run), and every rendered label present."""
@@ -154,7 +154,7 @@ def test_lifecycle(helm: Helm, controlplane: ControlPlane, tmp_path: Path) -> No
         assert installed(cp, release) == {}
         for n in sorted(touched):
             assert c.network_policies(n) == [], n
-        secrets = c.list("v1", "Secret", ns)
+        secrets = c.list_objects("v1", "Secret", ns)
         assert [s["metadata"]["name"] for s in secrets if s.get("type") == "helm.sh/release.v1"] == []
     finally:
         # A failed step must not leave a release behind for the next test.
