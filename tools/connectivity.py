@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.paths import CACHE
+
 Labels = Mapping[str, str]
 Port = int | str  # an int, "*" (every port of the protocol) or "lo-hi" (a range that is neither)
 ANY_PORT = "*"
@@ -28,13 +30,9 @@ PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
 DRIVER = Path(__file__).with_name("nca_driver.py")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("EPNP_CACHE") or Path.home() / ".cache" / "ep-netpol")
-
-
 def nca_python() -> Path:
-    """The nca venv's interpreter; EPNP_NCA_PYTHON overrides (e.g. a venv built elsewhere)."""
-    return Path(os.environ.get("EPNP_NCA_PYTHON") or cache_dir() / "venv-nca" / "bin" / "python")
+    """The nca venv's interpreter ($EPNP_CACHE/venv-nca, made by `make tools`); EPNP_NCA_PYTHON overrides."""
+    return Path(os.environ.get("EPNP_NCA_PYTHON") or CACHE / "venv-nca" / "bin" / "python")
 
 
 # ---------------------------------------------------------------- fixture cluster

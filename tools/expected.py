@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from tools import facts
-from tools.connectivity import (ANY_PORT, OUTSIDE, Cluster, Conn, Flow, FlowDiff, Result, UNRELATED_LABELS,
+from tools.connectivity import (ANY_PORT, Cluster, Conn, Flow, FlowDiff, Result, UNRELATED_LABELS,
                                 Workload, diff_flows, namespace_labels)
 from tools.paths import CHART
 from tools.render import NAMESPACE as RELEASE_NAMESPACE

@@ -26,7 +26,8 @@ def test_matrix_covers_every_combination() -> None:
     """7 group switches, deny-all and metrics on/off (2^9), operators in the same namespace or each
     group in its own (2), default or custom Flink ports (2): 2048 combinations."""
     assert set(matrix.SWITCHES) == set(facts.switches())
-    assert len({c.id for c in COMBOS}) == len(COMBOS) == 2 ** len(matrix.SWITCHES) * len(matrix.LAYOUTS) * len(matrix.PORTS)
+    size = 2 ** len(matrix.SWITCHES) * len(matrix.LAYOUTS) * len(matrix.PORTS)
+    assert len({c.id for c in COMBOS}) == len(COMBOS) == size
     assert len(COMBOS) == 2048
 
 
