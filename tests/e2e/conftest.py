@@ -44,6 +44,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # The header above is only printed when pytest starts in this directory;
+    # from `pytest tests` (make test) this closing line is what says it.
+    missing = _missing()
+    if missing and not REQUIRE:
+        terminalreporter.write_line(
+            f"e2e: SKIPPED, missing {', '.join(p.name for p in missing)} in {BIN}: "
+            "run `make e2e-tools` (or `make e2e`)", yellow=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def controlplane() -> Iterator[ControlPlane]:
     missing = _missing()
