@@ -30,12 +30,15 @@ values_flag = $(if $(VALUES),--values $(VALUES))
 help: ## List the targets
 	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-.PHONY: tools
-tools: ## Install the pinned tools (helm v4 and v3, kubeconform, helm-unittest, venvs, schemas)
+.PHONY: tools tools-harness
+tools: tools-harness e2e-tools ## Install every pinned tool: the harness's and the e2e control plane's
+
+tools-harness: ## Install helm v4 and v3, kubeconform, helm-unittest, the venvs, Graphviz, the schemas
 	@bash tools/bootstrap/tools.sh
 
 .PHONY: render
-render: tools ## Print the policies rendered from defaults (VALUES=file.yaml to override)
+render: ## Print the policies rendered from defaults (VALUES=file.yaml to override)
+	@bash tools/bootstrap/tools.sh helm
 	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
 
 .PHONY: test
@@ -43,32 +46,33 @@ test: tools ## Run every test: render vs spec, schema, kubeconform, helm lint, h
 	$(PYTEST) tests
 
 .PHONY: unittest
-unittest: tools ## Run the chart's helm-unittest suites (and the template guards without the schema)
+unittest: tools-harness ## Run the chart's helm-unittest suites (and the template guards without the schema)
 	$(BIN)/helm-unittest --strict $(CHART)
 	$(BIN)/helm-unittest --strict --skip-schema-validation -f 'tests/no-schema/*_test.yaml' $(CHART)
 
 .PHONY: unittest-update
-unittest-update: tools ## Re-record the helm-unittest snapshot (review the diff against the spec!)
+unittest-update: tools-harness ## Re-record the helm-unittest snapshot (review the diff against the spec!)
 	$(BIN)/helm-unittest --strict --update-snapshot $(CHART)
 
 .PHONY: lint
-lint: tools ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
+lint: tools-harness ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
 	$(PYTEST) tests/test_lint.py
 
 .PHONY: docs
-docs: tools ## Regenerate the values reference in README.md from the schema
+docs: tools-harness ## Regenerate the values reference in README.md from the schema
 	$(PYTHON) -m tools.docs --write
 
 .PHONY: verify-docs
-verify-docs: tools ## Fail when README.md's values reference is stale
+verify-docs: tools-harness ## Fail when README.md's values reference is stale
 	$(PYTHON) -m tools.docs --check
 
 .PHONY: bench
-bench: tools ## Benchmarks: helm template time against a one-policy baseline chart
+bench: tools-harness ## Benchmarks: helm template time against a one-policy baseline chart
 	$(PYTHON) -m tools.bench
 
 .PHONY: package
-package: tools ## Build a versioned chart archive into dist/
+package: ## Build a versioned chart archive into dist/
+	@bash tools/bootstrap/tools.sh helm
 	$(HELM) package $(CHART) --destination dist
 
 .PHONY: clean

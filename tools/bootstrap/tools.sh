@@ -3,6 +3,7 @@
 # a second run is a no-op. Everything comes from the Go module proxy, PyPI or
 # Debian; nothing from release pages. Each step says what it builds and how long
 # it took. Versions are passed in by the Makefile, the single place they are pinned.
+# Arguments name the only steps to run (e.g. `tools.sh helm` for `make render`).
 set -euo pipefail
 
 : "${CACHE:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
@@ -11,8 +12,10 @@ repo=$(cd "$here/../.." && pwd)
 bin="$CACHE/bin"
 mkdir -p "$bin" "$CACHE/stamps"
 
+only=" $* "
 step() { # step NAME STAMP-CONTENT COMMAND...: runs COMMAND unless NAME's stamp says it is current
   local name=$1 want=$2; shift 2
+  if [[ $only != "  " && $only != *" $name "* ]]; then return 0; fi
   local stamp="$CACHE/stamps/$name"
   if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
   echo "tools: building $name ($want)..." >&2
@@ -71,9 +74,7 @@ step helm3 "$HELM3_VERSION-kube" go_install helm3 "helm.sh/helm/v3/cmd/helm@$HEL
 step kubeconform "$KUBECONFORM_VERSION" go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
 step helm-unittest "$HELM_UNITTEST_VERSION-kube-$(req_hash "$here/helm-unittest/go.sum")" helm_unittest
 step venv "$(req_hash "$repo/tools/requirements.txt")" python_venv "$CACHE/venv" "$repo/tools/requirements.txt"
-if [[ -f $repo/tools/requirements-nca.txt ]]; then
-  step venv-nca "$(req_hash "$repo/tools/requirements-nca.txt")" python_venv "$CACHE/venv-nca" "$repo/tools/requirements-nca.txt"
-fi
+step venv-nca "$(req_hash "$repo/tools/requirements-nca.txt")" python_venv "$CACHE/venv-nca" "$repo/tools/requirements-nca.txt"
 step graphviz "apt" graphviz
 # Standalone Kubernetes JSON schemas for kubeconform, built from the pinned
 # kubernetes-validate package so validation never touches the network.
