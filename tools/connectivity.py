@@ -7,6 +7,7 @@ stdlib + pyyaml) builds the fixture cluster, ships the batch, and turns nca's an
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import shutil
@@ -52,7 +53,8 @@ class Workload:
 
     @property
     def is_outside(self) -> bool:
-        return self.name == OUTSIDE.name
+        """An address outside the cluster (the whole outside world, or a named block of it)."""
+        return self.group in ("outside", "ip")
 
 
 # The outside world: nca models every address outside the cluster as the IP block 0.0.0.0/0 (IPv6 is
@@ -81,24 +83,129 @@ GROUPS = ("ep-operator", "ep-instance", "flink-operator", "flink-deployment")
 UNRELATED_LABELS = {"app": "unrelated"}
 
 
+# ---------------------------------------------------------------- the outside world as named IP blocks
+
+IPV4_LAST = 2 ** 32 - 1
+Interval = tuple[int, int]
+
+
+def cidr_intervals(cidr: str, except_: Iterable[str] = ()) -> tuple[Interval, ...]:
+    """IPv4 addresses of an ipBlock as sorted, merged intervals; IPv6 gives none (nca leaves IPv6 out
+    by default, and so does the fixture)."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    if net.version != 4:
+        return ()
+    out: tuple[Interval, ...] = ((int(net.network_address), int(net.broadcast_address)),)
+    for ex in except_:
+        out = subtract(out, cidr_intervals(ex))
+    return out
+
+
+def merge_intervals(ivs: Iterable[Interval]) -> tuple[Interval, ...]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(ivs):
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> tuple[Interval, ...]:
+    return merge_intervals((max(x[0], y[0]), min(x[1], y[1])) for x in a for y in b if max(x[0], y[0]) <= min(x[1], y[1]))
+
+
+def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> tuple[Interval, ...]:
+    out = list(merge_intervals(a))
+    for blo, bhi in merge_intervals(b):
+        nxt = []
+        for lo, hi in out:
+            if bhi < lo or blo > hi:
+                nxt.append((lo, hi))
+                continue
+            if lo < blo:
+                nxt.append((lo, blo - 1))
+            if bhi < hi:
+                nxt.append((bhi + 1, hi))
+        out = nxt
+    return tuple(out)
+
+
+def contains(ivs: Iterable[Interval], point: int) -> bool:
+    return any(lo <= point <= hi for lo, hi in ivs)
+
+
+def cidrs_str(ivs: Iterable[Interval]) -> str:
+    return ",".join(str(n) for lo, hi in ivs for n in ipaddress.summarize_address_range(
+        ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)))
+
+
+def ip_peer_intervals(peer: str) -> tuple[Interval, ...]:
+    """nca's IP peer ("ip:10.0.0.0/8,11.0.0.0/16") as intervals."""
+    return merge_intervals(iv for c in peer.removeprefix("ip:").split(",") if c.strip()
+                           for iv in cidr_intervals(c.strip()))
+
+
+@dataclass(frozen=True)
+class IpAtom:
+    """A named part of the outside world: the addresses that fall in the same CIDRs of the values (the
+    API server's, Kafka's, an extra rule's), so every policy admits all of it or none of it.
+    `outside` is what no CIDR of the values names."""
+    name: str
+    intervals: tuple[Interval, ...]
+    kinds: frozenset[str] = frozenset()
+
+    @property
+    def point(self) -> int:  # any address of the atom stands for all of it
+        return self.intervals[0][0]
+
+    def workload(self) -> Workload:
+        return Workload(self.name, "", {}, "outside" if self.name == OUTSIDE.name else "ip", self.kinds)
+
+
+WHOLE = IpAtom("outside", ((0, IPV4_LAST),))
+
+
+def ip_atoms(regions: Sequence[tuple[str, tuple[Interval, ...]]]) -> tuple[IpAtom, ...]:
+    """Split the IPv4 space by labelled regions: one atom per set of regions an address falls in."""
+    regions = [(label, ivs) for label, ivs in regions if ivs]
+    if not regions:
+        return (WHOLE,)
+    cuts = sorted({0, IPV4_LAST + 1} | {b for _, ivs in regions for lo, hi in ivs for b in (lo, hi + 1)})
+    groups: dict[frozenset[int], list[Interval]] = defaultdict(list)
+    for lo, nxt in zip(cuts, cuts[1:]):
+        groups[frozenset(i for i, (_, ivs) in enumerate(regions) if contains(ivs, lo))].append((lo, nxt - 1))
+    named: list[tuple[str, frozenset[str], tuple[Interval, ...]]] = []
+    for sig, ivs in groups.items():
+        labels = frozenset(regions[i][0] for i in sig)
+        named.append(("+".join(sorted(labels)) or OUTSIDE.name, labels, merge_intervals(ivs)))
+    counts = defaultdict(int)
+    for n, _, _ in named:
+        counts[n] += 1
+    return tuple(sorted((IpAtom(n if counts[n] == 1 else f"{n}({cidrs_str(ivs[:1])})", ivs, labels)
+                         for n, labels, ivs in named), key=lambda a: a.intervals))
+
+
 @dataclass(frozen=True)
 class Cluster:
     namespaces: Mapping[str, Labels]  # name -> labels
     workloads: tuple[Workload, ...]
+    ips: tuple[IpAtom, ...] = (WHOLE,)  # the outside world, as named blocks (a partition of IPv4)
 
     def __post_init__(self) -> None:
         names = [w.name for w in self.workloads]
-        if len(set(names)) != len(names) or OUTSIDE.name in names:
-            raise ValueError(f"workload names must be unique and not {OUTSIDE.name!r}: {names}")
+        names += [a.name for a in self.ips]
+        if len(set(names)) != len(names):
+            raise ValueError(f"workload and IP block names must be unique: {names}")
         missing = {w.namespace for w in self.workloads} - set(self.namespaces)
         if missing:
             raise ValueError(f"workloads in undeclared namespaces: {sorted(missing)}")
 
     def workload(self, name: str) -> Workload:
-        return OUTSIDE if name == OUTSIDE.name else next(w for w in self.workloads if w.name == name)
+        return next(w for w in self.all_workloads() if w.name == name)
 
     def all_workloads(self) -> list[Workload]:
-        return [*self.workloads, OUTSIDE]
+        return [*self.workloads, *(a.workload() for a in self.ips)]
 
     def of_kind(self, kind: str) -> list[Workload]:
         return [w for w in self.workloads if kind in w.kinds]
@@ -217,23 +324,52 @@ class Result:
     diff: SemanticDiff | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ips: tuple[IpAtom, ...] = (WHOLE,)
 
     def flows(self, protocol: str = "TCP") -> set[Flow]:
-        """Allowed flows of one protocol, one per port (ANY_PORT when every port is open)."""
+        """Allowed flows of one protocol, one per port (ANY_PORT when every port is open). nca's IP
+        blocks become the cluster's named blocks (IpAtom): a flow to all of an atom names the atom; to
+        part of it, `atom[cidrs]` (a difference from anything the values can say)."""
         number = PROTOCOL_NUMBERS[protocol]
-        out: set[Flow] = set()
+        ports: dict[tuple[str, str], list[Interval]] = defaultdict(list)
         for c in self.conns:
             if c.other_dims:
                 raise ValueError(f"{c}: connection restricted on {c.other_dims}; flows cannot express it")
-            if not c.allows_protocol(number):
-                continue
-            if c.ports is None or c.ports == ((0, 65535),) or c.ports == ((1, 65535),):
-                out.add(Flow(c.src, c.dst, ANY_PORT))
-                continue
-            for lo, hi in c.ports:
-                out.update(Flow(c.src, c.dst, p) for p in range(lo, hi + 1)) if hi - lo < 64 \
-                    else out.add(Flow(c.src, c.dst, f"{lo}-{hi}"))
-        return out
+            if c.allows_protocol(number):
+                ports[(c.src, c.dst)] += list(c.ports or ((0, 65535),))
+        # per (pod, port, direction): the addresses reached, then split by atom
+        pod_flows: set[Flow] = set()
+        ip_side: dict[tuple[str, Port, bool], list[Interval]] = defaultdict(list)
+        for (src, dst), ivs in ports.items():
+            for p in expand_ports(ivs):
+                if src.startswith("ip:") and dst.startswith("ip:"):
+                    continue
+                if src.startswith("ip:"):
+                    ip_side[(dst, p, True)] += ip_peer_intervals(src)
+                elif dst.startswith("ip:"):
+                    ip_side[(src, p, False)] += ip_peer_intervals(dst)
+                else:
+                    pod_flows.add(Flow(src, dst, p))
+        for (pod, p, inbound), ivs in ip_side.items():
+            for atom in self.ips:
+                part = intersect(ivs, atom.intervals)
+                if part:
+                    name = atom.name if part == atom.intervals else f"{atom.name}[{cidrs_str(part)}]"
+                    pod_flows.add(Flow(name, pod, p) if inbound else Flow(pod, name, p))
+        return pod_flows
+
+
+def expand_ports(ivs: Iterable[Interval]) -> list[Port]:
+    """Merged port intervals as flow ports: ANY_PORT, single ports, or "lo-hi" for wide ranges."""
+    out: list[Port] = []
+    for lo, hi in merge_intervals(ivs):
+        if lo <= 1 and hi >= 65535:
+            out.append(ANY_PORT)
+        elif hi - lo < 64:
+            out.extend(range(lo, hi + 1))
+        else:
+            out.append(f"{lo}-{hi}")
+    return out
 
 
 class EngineError(RuntimeError):
@@ -241,9 +377,7 @@ class EngineError(RuntimeError):
 
 
 def _peer_to_workload(peer: str, by_pod: Mapping[str, str]) -> str:
-    if peer == OUTSIDE_PEER:
-        return OUTSIDE.name
-    return by_pod.get(peer, peer)  # a partial IP block (policy with ipBlock) stays "ip:<cidrs>"
+    return by_pod.get(peer, peer)  # an IP block stays "ip:<cidrs>"; Result.flows names it
 
 
 def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
@@ -262,7 +396,7 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
     diff = raw.get("diff")
     return Result(raw["id"], conns, raw.get("dot"),
                   SemanticDiff(diff["differs"], diff["text"]) if diff else None,
-                  raw.get("warnings", []), raw.get("seconds", 0.0))
+                  raw.get("warnings", []), raw.get("seconds", 0.0), cluster.ips)
 
 
 def _driver_env() -> dict[str, str]:
@@ -370,6 +504,7 @@ class FlowDiff:
     extra: set[Flow]    # allowed but not expected: the control leaks
     missing: set[Flow]  # expected but blocked: the product breaks
     everyone: frozenset[str] = frozenset()  # all sources; a port that all others share prints as `anyone`
+    by_values: dict[Flow, str] = field(default_factory=dict)  # allowed by the values' own rules: not a failure
 
     def __bool__(self) -> bool:
         return bool(self.extra or self.missing)

@@ -55,17 +55,47 @@ def intervals(values: Any) -> list[list[int]]:
     return [[int(i.start), int(i.end)] for i in values]
 
 
+# nca reads a namespace's missing label as "" (PeerContainer.get_namespace_pods_with_label:
+# `labels.get(key, '') in values`), so `namespaceSelector: {matchLabels: {k: ""}}` - OpenShift's
+# policy-group.network.openshift.io/host-network: "" - selects EVERY namespace, and NotIn [""] none
+# without the key. Kubernetes selects only namespaces that carry the key. The driver therefore renames
+# the empty label value, consistently in labels and selectors, to a value no real label carries.
+EMPTY = "nca-driver-empty-label-value"
+
+
+def _labels(labels: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: (EMPTY if v == "" else v) for k, v in (labels or {}).items()}
+
+
+def fix_empty_values(node: Any) -> Any:
+    """A policy with every selector's empty label value renamed (see EMPTY)."""
+    if isinstance(node, list):
+        return [fix_empty_values(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "matchLabels" and isinstance(v, dict):
+            out[k] = _labels(v)
+        elif k == "matchExpressions" and isinstance(v, list):
+            out[k] = [dict(e, values=[EMPTY if x == "" else x for x in e["values"]])
+                      if isinstance(e, dict) and isinstance(e.get("values"), list) else e for e in v]
+        else:
+            out[k] = fix_empty_values(v)
+    return out
+
+
 def build_topology(sc: Json) -> PeerContainer:
     ns_finder = NamespacesFinder()
     for ns in sc["namespaces"]:
         ns_finder.parse_yaml_code_for_ns(
-            {"kind": "Namespace", "metadata": {"name": ns["name"], "labels": ns.get("labels", {})}})
+            {"kind": "Namespace", "metadata": {"name": ns["name"], "labels": _labels(ns.get("labels"))}})
     pods = PodsFinder()
     pods.namespaces_finder = ns_finder
     for pod in sc["pods"]:
         pods.add_eps_from_yaml({"kind": "Pod", "apiVersion": "v1",
                                 "metadata": {"name": pod["name"], "namespace": pod["namespace"],
-                                             "labels": pod.get("labels", {})},
+                                             "labels": _labels(pod.get("labels"))},
                                 "spec": {"containers": [{"name": "main"}]}})
     return PeerContainer(pods.peer_set, ns_finder.namespaces, [], pods.representative_peers, PeerSet())
 
@@ -74,7 +104,7 @@ def build_config(name: str, peers: PeerContainer, policies: list[Json]) -> Netwo
     finder = PoliciesFinder()
     finder.set_peer_container(peers)
     for pol in policies:
-        finder.parse_yaml_code_for_policy(pol, name)
+        finder.parse_yaml_code_for_policy(fix_empty_values(pol), name)
     finder.parse_policies_in_parse_queue()
     return NetworkConfig(name=name, peer_container=peers, policies_finder=finder)
 
