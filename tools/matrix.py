@@ -218,6 +218,112 @@ def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
     return out
 
 
+# ---------------------------------------------------------------- beyond the page
+
+EGRESS_GROUPS = ("eventProcessing.operator", "eventProcessing.instance", "flink.operator", "flink")
+EGRESS = {"none": (), "all": EGRESS_GROUPS, **{g: (g,) for g in EGRESS_GROUPS}}
+WEBHOOK = ("auto", "anywhere", "hostNetwork", "cidrs")
+UI = ("auto", "anywhere", "router")
+METRICS: dict[str, Values] = {
+    "off": {"enabled": False},
+    "single": {"enabled": True, "port": 9250},
+    "range-tm": {"enabled": True, "port": 9250, "endPort": 9260, "taskmanagers": True},
+    "namespaces": {"enabled": True, "port": 9250, "from": "namespaces", "namespaces": ["monitoring"],
+                   "podSelector": {"app.kubernetes.io/name": "prometheus"}},
+    "monitoring": {"enabled": True, "port": 9250, "endPort": 9251, "from": "monitoring"},
+}
+KAFKA = ({"ports": [9092], "to": [{"namespace": "kafka", "podSelector": {"strimzi.io/kind": "Kafka"}}]},
+         {"ports": [9092, 9093], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}]},
+         {"ports": [9092], "to": []})
+# two deployments with their own ports, each operator in another namespace
+BEYOND_LAYOUTS: dict[str, Values] = {
+    "same": {},
+    "split": {"eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}, "instance": {"namespace": "ep"}},
+              "flink": {"operator": {"namespace": "flink-operator"},
+                        "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"},
+                                        {"name": "orders", "namespace": "flink-jobs",
+                                         "ports": {"rest": 28081, "rpc": 26123, "taskmanagerData": 26121}}]}},
+}
+EXTRAS: Values = {
+    "eventProcessing": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                                                       "ports": [{"port": 9443}]}]},
+                        "instance": {"egress": {"extraEgress": [{"to": [{"namespaceSelector": {"matchLabels": {"team": "ldap"}}}],
+                                                                 "ports": [{"port": 636}]}]}}},
+    "flink": {"taskmanager": {"extraIngress": [{"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}],
+                                                "ports": [{"port": 5005, "endPort": 5006}]}]}},
+}
+
+
+@dataclass(frozen=True)
+class BeyondCombo:
+    """One combination of the beyond-the-page options (issue 4)."""
+    platform: str
+    egress: str
+    layout: str
+    rpc_data: bool
+    webhook: str
+    ui: str
+    metrics: str
+    kafka: int
+    extras: bool
+    deny: bool
+
+    @property
+    def id(self) -> str:
+        return (f"{self.platform}/{self.layout}/egress={self.egress}/webhook={self.webhook}/ui={self.ui}/"
+                f"metrics={self.metrics}/rpcData={int(self.rpc_data)}/kafka={self.kafka}/"
+                f"extras={int(self.extras)}/deny={int(self.deny)}")
+
+    def values(self) -> Values:
+        v: Values = {"platform": self.platform, "denyAllIngress": {"enabled": self.deny},
+                     "flink": {"taskmanagerRpcData": {"enabled": self.rpc_data}, "metrics": dict(METRICS[self.metrics])}}
+        for g in ("eventProcessing.operator", "flink.operator"):
+            _set(v, f"{g}.webhookFrom", self.webhook)
+            if self.webhook == "cidrs":
+                _set(v, f"{g}.webhookCIDRs", ["192.168.10.0/24"])
+        _set(v, "eventProcessing.instance.uiFrom", self.ui)
+        for g in EGRESS[self.egress]:
+            _set(v, f"{g}.egress.enabled", True)
+            if g in ("eventProcessing.instance", "flink"):
+                _set(v, f"{g}.egress.kafka", KAFKA[self.kafka])
+        if self.egress != "none" and self.kafka == 1:
+            _set(v, "cluster.kubernetesApi.cidrs", ["10.96.0.1/32"])
+        if self.extras:
+            v = merge(v, EXTRAS)
+        v = merge(v, BEYOND_LAYOUTS[self.layout])
+        if "deployments" in v.get("flink", {}):
+            default = effective_values()["flink"]["deployments"][0]
+            v["flink"]["deployments"] = [d if d["name"] != default["name"] else {**default, **d}
+                                         for d in v["flink"]["deployments"]]
+        return v
+
+
+def beyond_combinations() -> list[BeyondCombo]:
+    """platform x egress (none, all, each group alone) x layout x taskmanagerRpcData, all crossed (48),
+    each with every webhook source (4): 192; the UI source, metrics variant, Kafka destination, extra
+    rules and deny-all cycle through their values so each meets every platform and egress setting."""
+    out = []
+    bases = itertools.product(("kubernetes", "openshift"), EGRESS, BEYOND_LAYOUTS, (False, True))
+    for i, (platform, egress, lay, rpc) in enumerate(bases):
+        for j, webhook in enumerate(WEBHOOK):
+            k = i * len(WEBHOOK) + j
+            out.append(BeyondCombo(platform, egress, lay, rpc, webhook, UI[k % len(UI)],
+                                   list(METRICS)[k % len(METRICS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3))
+    return out
+
+
+def run_beyond(combos: Sequence[BeyondCombo] | None = None, chart: Path = CHART) -> list[Outcome]:
+    """The beyond-the-page matrix, batched like the page's: one umbrella render, one nca batch."""
+    combos = beyond_combinations() if combos is None else combos
+    values = [c.values() for c in combos]
+    validate_values(values, chart)
+    rendered = render_many(values, chart)
+    clusters = [cluster_for(effective_values(v)) for v in values]
+    results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters)])
+    return [Outcome(c, compare(effective_values(v), r, cl), r, objs)  # type: ignore[arg-type]
+            for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered)]
+
+
 def report(outcomes: Sequence[Outcome], limit: int = 10) -> str:
     bad = [o for o in outcomes if o.diff]
     lines = [f"{len(outcomes)} combinations, {len(bad)} with undocumented or blocked flows"]
@@ -236,6 +342,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = Timings()
     outcomes = run(chart=args.chart, timings=t)
     print(report(outcomes))
+    t0 = time.perf_counter()
+    beyond = run_beyond(chart=args.chart)
+    print("\nbeyond the page: " + report(beyond))
+    if args.bench:
+        print(f"beyond the page: {len(beyond)} combinations in {time.perf_counter() - t0:.1f} s wall")
+    outcomes = [*outcomes, *beyond]
     if args.bench:
         n = len(outcomes)
         print(f"\nmatrix: {n} combinations in {t.total:.1f} s wall on {os.cpu_count()} cores "

@@ -128,7 +128,14 @@ class CapturingConnectivityQuery(ConnectivityMapQuery):
                 dst = PeerSet({p for p in self.config.peer_container.get_all_peers_group()
                                if p.full_name() in self.dot_dst})
                 shown = props & ConnectivityProperties.make_conn_props_from_dict({"dst_peers": dst})
-            self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
+            try:
+                self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
+            except KeyError:
+                # nca's graph grouping fails on some IP blocks split by several ipBlocks
+                # (ConnectivityGraph._get_equals_groups: KeyError on an IP range); draw the pods only
+                pods = PeerSet({p for p in self.config.peer_container.get_all_peers_group()})
+                shown &= ConnectivityProperties.make_conn_props_from_dict({"src_peers": pods, "dst_peers": pods})
+                self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
         return ""
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from tools.connectivity import (ANY_PORT, Cluster, Flow, FlowDiff, Result, Scenario, analyze, group_ports,
-                                normalize, to_svg)
+from tools.connectivity import (ANY_PORT, Cluster, EngineError, Flow, FlowDiff, Result, Scenario, analyze, cidrs_str,
+                                group_ports, normalize, to_svg)
 from tools.expected import actual_flows, cluster_for, compare, effective_values, expected_flows, isolated
 from tools.paths import ROOT
 from tools.policy import normal
@@ -47,30 +47,75 @@ def network_policies(docs: Sequence[Any]) -> list[Obj]:
     return out
 
 
-def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str]) -> str:
+def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str],
+                       by_values: dict[Flow, str] | None = None) -> str:
     """source -> destination: allowed ports, and how they compare with the documented ones. Ports open
-    to every source are one `anyone` line; so is a pod no policy selects (NetworkPolicy leaves it open)."""
+    to every source are one `anyone` line; so is a pod no policy selects (NetworkPolicy leaves it open).
+    Destinations include the outside world's named blocks (what egress policies let pods dial)."""
     actual, expected = normalize(actual), normalize(expected)
+    by_values = by_values or {}
     rows: list[tuple[str, str, str, str]] = []
-    for w in cluster.workloads:
-        others = {x.name for x in cluster.all_workloads()} - {w.name}
+    for w in cluster.all_workloads():
+        others = {x.name for x in cluster.all_workloads() if not (w.is_outside and x.is_outside)} - {w.name}
         act = {f for f in actual if f.dst == w.name}
         exp = {f for f in expected if f.dst == w.name}
+        if not act and not exp:
+            continue
         everyone = {p for p in {f.port for f in act | exp}
                     if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}}
         if everyone:
             ports = group_ports(Flow("anyone", w.name, p) for p in everyone)[("anyone", w.name)]
-            note = "documented" if w.name in iso else "not selected by any policy"
+            note = "documented" if w.name in iso or w.is_outside else "not selected by any policy"
+            bv = sorted({by_values[f] for f in act if f.port in everyone and f in by_values})
+            if bv and all(f in by_values for f in act if f.port in everyone):
+                note = "by values: " + "; ".join(bv)
             rows.append(("anyone", w.name, "all ports" if ports == ANY_PORT else ports, note))
         act_p = group_ports(f for f in act if f.port not in everyone)
         exp_p = group_ports(f for f in exp if f.port not in everyone)
         for pair in sorted(act_p.keys() | exp_p.keys()):
             a, e = act_p.get(pair, ""), exp_p.get(pair, "")
-            rows.append((*pair, a or "blocked", "documented" if a == e else _status(a, e)))
+            if a != e:
+                rows.append((*pair, a or "blocked", _status(a, e)))
+                continue
+            bv_flows = {f for f in act if (f.src, f.dst) == pair and f in by_values}
+            note = "documented"
+            if bv_flows:
+                whys = "; ".join(sorted({by_values[f] for f in bv_flows}))
+                bv_ports = group_ports(bv_flows)[pair]
+                note = f"by values: {whys}" if bv_ports == a else f"documented; {bv_ports} by values: {whys}"
+            rows.append((*pair, a, note))
+    rows = _merge_sources(rows, cluster)
     w1 = max(len(f"{s} -> {d}") for s, d, _, _ in rows)
     w2 = max(len(a) for _, _, a, _ in rows)
     head = f"{'source -> destination':<{w1}}  {'allowed (TCP)':<{w2}}  status"
     return "\n".join([head, "-" * len(head)] + [f"{s + ' -> ' + d:<{w1}}  {a:<{w2}}  {st}" for s, d, a, st in rows])
+
+
+def _merge_sources(rows: list[tuple[str, str, str, str]], cluster: Cluster) -> list[tuple[str, str, str, str]]:
+    """Rows of one destination with the same ports and status, as one row: `a, b, c` or, when most
+    sources share it, `anyone but x, y`."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for s, d, a, st in rows:
+        groups.setdefault((d, a, st), []).append(s)
+    out = []
+    for (d, a, st), srcs in groups.items():
+        if len(srcs) < 4 or "anyone" in srcs:
+            out += [(s, d, a, st) for s in srcs]
+            continue
+        dst_out = cluster.workload(d).is_outside
+        others = [w.name for w in cluster.all_workloads() if w.name != d and not (dst_out and w.is_outside)]
+        rest = [o for o in others if o not in srcs]
+        out.append((f"anyone but {', '.join(rest)}" if len(rest) < len(srcs) else ", ".join(srcs), d, a, st))
+    return out
+
+
+def by_values_lines(by_values: dict[Flow, str]) -> list[str]:
+    """`src -> dst: ports  (extra, from <key>)`, one line per pair and rule."""
+    grouped: dict[str, list[Flow]] = {}
+    for f, why in by_values.items():
+        grouped.setdefault(why, []).append(f)
+    return [f"{src} -> {dst}: {ports}  ({why})" for why in sorted(grouped)
+            for (src, dst), ports in group_ports(grouped[why]).items()]
 
 
 def _status(a: str, e: str) -> str:
@@ -173,14 +218,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff: FlowDiff = compare(values, res, cluster)
 
     where = ", ".join(f"{w.name}@{w.namespace}" for w in cluster.workloads)
-    print(f"Fixture pods: {where}; plus `outside` (any address outside the cluster).\n")
-    print(connectivity_table(actual, expected, cluster, iso))
+    blocks = "; ".join(f"`{a.name}` ({'every other address' if a.name == 'outside' else cidrs_str(a.intervals)})"
+                       for a in cluster.ips)
+    print(f"Fixture pods: {where}.\nOutside the cluster: {blocks}.\n")
+    print(connectivity_table(actual, expected, cluster, iso, diff.by_values))
+    print("\nAllowed by your values' own rules (extraIngress/extraEgress; not documented, not a failure):")
+    print("  none" if not diff.by_values else "\n".join(f"  {ln}" for ln in by_values_lines(diff.by_values)))
     print("\nDifferences from the documented flows:")
     print("  none" if not diff else "\n".join("  " + ln for ln in str(diff).splitlines()))
     if res.dot:
         args.svg.parent.mkdir(parents=True, exist_ok=True)
-        args.svg.write_bytes(to_svg(res.dot))
-        print(f"\nGraph: {args.svg}")
+        try:
+            args.svg.write_bytes(to_svg(res.dot))
+            print(f"\nGraph: {args.svg}")
+        except EngineError as e:  # nca's dot for some IP-block layouts is not valid Graphviz
+            print(f"\nGraph: not drawn ({str(e).splitlines()[0]})")
     failed = bool(diff)
     if args.live:
         live = network_policies(list(yaml.safe_load_all(args.live.read_text())))
