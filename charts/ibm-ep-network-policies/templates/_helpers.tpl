@@ -302,7 +302,7 @@ enabled policy lives in (the page: apply it "in the relevant namespace(s)").
 {{- if $v.deployOperatorNetworkPolicy }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.eventProcessing.operator.namespace "root" $)) }}{{ end }}
 {{- if $v.deployNetworkPolicies }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.eventProcessing.instance.namespace "root" $)) }}{{ end }}
 {{- if $v.flink.operator.enabled }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.flink.operator.namespace "root" $)) }}{{ end }}
-{{- if or $v.flink.jobmanager.enabled $v.flink.jobmanagerRpcBlob.enabled $v.flink.jobmanagerStreamAuthoring.enabled $v.flink.taskmanager.enabled $v.flink.metrics.enabled }}
+{{- if or $v.flink.jobmanager.enabled $v.flink.jobmanagerRpcBlob.enabled $v.flink.jobmanagerStreamAuthoring.enabled $v.flink.taskmanager.enabled $v.flink.taskmanagerRpcData.enabled $v.flink.metrics.enabled }}
 {{- include "epnp.withFlinkDeployments" $ }}
 {{- range $d := $._epnp.flinkDeployments }}{{ $nss = append $nss $d.namespace }}{{ end }}
 {{- end }}
