@@ -90,7 +90,8 @@ PAGE_FIXED = {"eventProcessing": {"operator": {"webhookPort": 8443},
 def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.CaptureFixture[str],
                                                                  tmp_path: Path) -> None:
     """tests/values/max.yaml turns everything on: with the ports the page fixes put back, verify passes
-    and lists the extra rules' flows apart; as it is, it fails on exactly those ports."""
+    and lists the extra rules' flows apart; as it is, it fails on exactly those ports (decision
+    customisable-ports)."""
     from tools.expected import merge
 
     mx = yaml.safe_load((ROOT / "tests" / "values" / "max.yaml").read_text())
@@ -110,6 +111,7 @@ def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.C
 
 
 def test_an_extra_rule_does_not_fail_but_is_listed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Decision extra-rules-in-verify."""
     rc, out = run(capsys, tmp_path, {"flink": {"taskmanager": {"extraIngress": [
         {"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}], "ports": [{"port": 5005}]}]}}})
     assert rc == 0, out
