@@ -117,3 +117,15 @@ def test_deny_all_covers_a_namespace_whose_only_flink_policy_is_beyond_the_page(
                         "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}]}}
     deny = [o for o in rendered(values) if o["metadata"]["name"] == "default-deny-ingress"]
     assert "flink" in {o["metadata"]["namespace"] for o in deny}
+
+
+def test_names_that_look_like_yaml_booleans_or_numbers_stay_strings():
+    """Found by the property test: a policy named `n` rendered as `name: n`, which YAML reads as false."""
+    values = {"eventProcessing": {"operator": {"policyName": "n"}, "instance": {"namespace": "on"}},
+              "flink": {"operator": {"namespace": "null"}, "deployments": [{"name": "yes", "namespace": "123"}]},
+              "denyAllIngress": {"enabled": True}}
+    objs = rendered(values)
+    assert all(isinstance(o["metadata"]["name"], str) and isinstance(o["metadata"]["namespace"], str) for o in objs)
+    jm = next(o for o in objs if o["metadata"]["name"] == "yes-jobmanager")
+    assert jm["metadata"]["namespace"] == "123"
+    assert jm["spec"]["ingress"][0]["from"][2]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "null"}

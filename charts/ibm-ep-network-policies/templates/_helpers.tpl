@@ -11,7 +11,7 @@ these guards repeat the checks that keep a policy from widening, so a render wit
 {{/* Standard labels; call with (dict "root" $ "component" "<group>"). */}}
 {{- define "epnp.labels" -}}
 app.kubernetes.io/name: {{ .root.Chart.Name }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/part-of: ibm-event-processing
@@ -24,8 +24,8 @@ helm.sh/chart: {{ include "epnp.chart" .root }}
 {{/* Object metadata; call with (dict "root" $ "name" N "namespace" NS "component" C). */}}
 {{- define "epnp.metadata" -}}
 metadata:
-  name: {{ .name }}
-  namespace: {{ .namespace }}
+  name: {{ .name | quote }}
+  namespace: {{ .namespace | quote }}
   labels:
     {{- include "epnp.labels" . | nindent 4 }}
 {{- end }}
@@ -80,7 +80,7 @@ Call with (dict "labels" M "key" K "from" NS "to" NS).
 {{- if ne .from .to -}}
 - namespaceSelector:
     matchLabels:
-      kubernetes.io/metadata.name: {{ .from }}
+      kubernetes.io/metadata.name: {{ .from | quote }}
   podSelector:
     {{- include "epnp.matchLabels" . | nindent 4 }}
 {{- else -}}
@@ -180,7 +180,7 @@ Call with (dict "root" $ "from" V "openshift" VARIANT "cidrs" L "key" K).
 {{- if empty .cidrs }}{{ fail (printf "%sCIDRs: must list the API server's addresses when %s is cidrs" (trimSuffix "From" .key) .key) }}{{ end }}
 {{- range .cidrs }}
 - ipBlock:
-    cidr: {{ . }}
+    cidr: {{ . | quote }}
 {{- end }}
 {{- else }}
 {{- fail (printf "%s: unknown source %q" .key .from) }}
@@ -257,7 +257,7 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
   to:
     {{- range . }}
     - ipBlock:
-        cidr: {{ . }}
+        cidr: {{ . | quote }}
     {{- end }}
   {{- end }}
 {{- end }}
@@ -270,7 +270,7 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
 {{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s[%d]: except needs a cidr" $.key $i) }}{{ end }}
 {{- if $t.cidr }}
 - ipBlock:
-    cidr: {{ $t.cidr }}
+    cidr: {{ $t.cidr | quote }}
     {{- with $t.except }}
     except: {{ toYaml . | nindent 6 }}
     {{- end }}
@@ -278,7 +278,7 @@ Call with (dict "root" $ "allow" allowRules "from" NS "key" K).
 - {{- with $t.namespace }}
   namespaceSelector:
     matchLabels:
-      kubernetes.io/metadata.name: {{ . }}
+      kubernetes.io/metadata.name: {{ . | quote }}
   {{- end }}
   {{- with $t.podSelector }}
   podSelector:
