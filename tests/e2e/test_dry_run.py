@@ -17,7 +17,7 @@ import yaml
 
 from tools import paths
 from tools.controlplane import ControlPlane
-from tools.matrix import combinations, render_many
+from tools.matrix import beyond_combinations, combinations, render_many
 from tools.render import render
 
 VALUES_FILES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
@@ -32,8 +32,9 @@ def test_values_file_passes_server_side_dry_run(controlplane: ControlPlane, valu
     assert controlplane.dry_run(objects) == []
 
 
-def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPlane) -> None:
-    combos = combinations()
+@pytest.mark.parametrize("matrix", [combinations, beyond_combinations], ids=["page", "beyond-the-page"])
+def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPlane, matrix: Any) -> None:
+    combos = matrix()
     rendered = render_many([c.values() for c in combos])
     first_seen: dict[str, tuple[str, dict[str, Any]]] = {}  # canonical JSON -> (combination id, object)
     for combo, objs in zip(combos, rendered):
