@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,9 @@ from tools.paths import CHART, HELM
 BASELINE_CHART = Path(__file__).parent / "one-policy"
 
 
-def deployments_values(n: int) -> Path:
+def deployments_values(n: int, work: Path) -> Path:
     """A values file with n Flink deployments (written once, read by every run)."""
-    path = Path(tempfile.gettempdir()) / f"epnp-bench-{n}-deployments.json"
+    path = work / f"{n}-deployments.json"
     path.write_text(json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}}))
     return path
 
@@ -51,25 +51,26 @@ def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[flo
     return statistics.median(ours), statistics.median(base)
 
 
-def static_chart(n: int) -> Path:
+def static_chart(n: int, work: Path) -> Path:
     """A chart whose one template is the chart's own output for n deployments: what helm
     costs to process those objects when templates compute nothing (the floor)."""
-    out = subprocess.run([str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n))],
+    out = subprocess.run([str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n, work))],
                          check=True, capture_output=True, text=True).stdout
-    chart = Path(tempfile.mkdtemp(prefix="epnp-bench-static-"))
-    (chart / "templates").mkdir()
+    chart = work / f"static-{n}"
+    (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
     # Escape template delimiters: the output is data here, not a template.
     (chart / "templates" / "all.yaml").write_text(out.replace("{{", "{{`{{`}}"))
     return chart
 
 
-def cases() -> list[Case]:
+def cases(work: Path) -> list[Case]:
     out = [Case("helm template, defaults", helm_template(CHART), target=1.5)]
     for n in (1, 10, 100, 1000):
         out.append(Case(f"helm template, {n} Flink deployments",
-                        helm_template(CHART, "--values", str(deployments_values(n))), target=3.0 if n == 100 else None))
-    out.append(Case("floor: static chart, same objects as 100", helm_template(static_chart(100))))
+                        helm_template(CHART, "--values", str(deployments_values(n, work))),
+                        target=3.0 if n == 100 else None))
+    out.append(Case("floor: static chart, same objects as 100", helm_template(static_chart(100, work))))
     return out
 
 
@@ -79,11 +80,12 @@ def main() -> None:
     args = parser.parse_args()
     baseline = helm_template(BASELINE_CHART)
     print(f"{'case':45} {'median':>9} {'baseline':>9} {'ratio':>6}  target")
-    for case in cases():
-        ours, base = measure(case, baseline, args.repeats)
-        ratio = ours / base
-        verdict = "" if case.target is None else f"<= {case.target} {'ok' if ratio <= case.target else 'MISSED'}"
-        print(f"{case.name:45} {ours * 1000:8.1f}ms {base * 1000:8.1f}ms {ratio:6.2f}  {verdict}")
+    with tempfile.TemporaryDirectory(prefix="epnp-bench-") as work:
+        for case in cases(Path(work)):
+            ours, base = measure(case, baseline, args.repeats)
+            ratio = ours / base
+            verdict = "" if case.target is None else f"<= {case.target} {'ok' if ratio <= case.target else 'MISSED'}"
+            print(f"{case.name:45} {ours * 1000:8.1f}ms {base * 1000:8.1f}ms {ratio:6.2f}  {verdict}")
 
 
 if __name__ == "__main__":
