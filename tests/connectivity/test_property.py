@@ -1,4 +1,5 @@
-"""Property: for any values within the schema (page-level keys: switches, ports, names, namespaces),
+"""Property: for any values within the schema (the page's switches, ports, names, namespaces, and the
+options beyond the page: platform, webhook/UI/metrics sources, egress, taskmanager ports, port ranges),
 the render is kubeconform-valid and its connectivity never exceeds what its enabled groups document
 (nor blocks what they document)."""
 from __future__ import annotations
@@ -23,9 +24,10 @@ EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
 LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
                          "/{{ .ResourceKind }}{{ .KindSuffix }}.json")
 
-dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z")
+# Names YAML 1.1 would read as booleans or null are valid DNS labels too (a bug found here).
+dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z") | st.sampled_from(["n", "y", "on", "no", "null"])
 # few namespaces, so groups often share one and often do not
-namespace = st.sampled_from(["", "ns-a", "ns-b", "flink"])
+namespace = st.sampled_from(["", "ns-a", "ns-b", "flink", "on"])
 port = st.integers(1, 65535)
 policy_name = st.sampled_from(["p-one", "p-two"]) | dns_label
 
@@ -50,7 +52,36 @@ def chart_values(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         _set(v, "denyAllIngress.namespaces", draw(st.lists(st.sampled_from(["ns-a", "ns-b", "flink"]),
                                                            unique=True)))
+    if draw(st.booleans()):
+        beyond_the_page(draw, v)
     return v
+
+
+def beyond_the_page(draw: st.DrawFn, v: dict[str, Any]) -> None:
+    _set(v, "platform", draw(st.sampled_from(["kubernetes", "openshift"])))
+    for group in ("eventProcessing.operator", "flink.operator"):
+        source = draw(st.sampled_from(["auto", "anywhere", "hostNetwork", "cidrs"]))
+        _set(v, f"{group}.webhookFrom", source)
+        if source == "cidrs":
+            _set(v, f"{group}.webhookCIDRs", ["192.168.10.0/24"])
+    _set(v, "eventProcessing.instance.uiFrom", draw(st.sampled_from(["auto", "anywhere", "router"])))
+    _set(v, "flink.taskmanagerRpcData.enabled", draw(st.booleans()))
+    for key in ("taskmanagerRpc", "taskmanagerData"):
+        _set(v, f"flink.ports.{key}", draw(port))
+    start = v["flink"]["metrics"]["port"]
+    _set(v, "flink.metrics.endPort", draw(st.none() | st.integers(start, min(start + 20, 65535))))
+    _set(v, "flink.metrics.taskmanagers", draw(st.booleans()))
+    source = draw(st.sampled_from(["auto", "anywhere", "monitoring", "namespaces"]))
+    _set(v, "flink.metrics.from", source)
+    if source == "namespaces":
+        _set(v, "flink.metrics.namespaces", ["monitoring"])
+    for group in ("eventProcessing.operator", "eventProcessing.instance", "flink.operator", "flink"):
+        _set(v, f"{group}.egress.enabled", draw(st.booleans()))
+        _set(v, f"{group}.egress.allowRules.kubernetesApi", draw(st.booleans()))
+    for group in ("eventProcessing.instance", "flink"):
+        _set(v, f"{group}.egress.kafka.ports", draw(st.lists(port, max_size=2, unique=True)))
+    if draw(st.booleans()):
+        v["flink"]["deployments"][0]["ports"] = {"rest": draw(port)}
 
 
 @pytest.fixture(scope="module")
