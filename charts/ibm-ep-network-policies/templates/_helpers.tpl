@@ -107,11 +107,14 @@ labels for `ibm-eventautomation-flink`); an entry's ports override flink.ports.
 */}}
 {{- define "epnp.computeFlinkDeployments" -}}
 {{- $f := .root.Values.flink }}
+{{- $componentYaml := dict }}
 {{- range $c := list "jobmanager" "taskmanager" }}
 {{- $_ := include "epnp.matchLabels" (dict "labels" (index $f.componentLabels $c) "key" (printf "flink.componentLabels.%s" $c)) }}
+{{- $_ := set $componentYaml $c (toYaml (index $f.componentLabels $c)) }}
 {{- end }}
 {{- range $k, $v := $f.ports }}{{ include "epnp.checkPort" (dict "port" $v "key" (printf "flink.ports.%s" $k)) }}{{ end }}
-{{- $out := list }}
+{{- /* A map keyed by zero-padded position, ranged in key order: appending to a list copies it each time (quadratic). */}}
+{{- $out := dict }}
 {{- $seen := dict }}
 {{- range $i, $d := $f.deployments }}
 {{- if not $d.name }}{{ fail (printf "flink.deployments[%d].name: is required" $i) }}{{ end }}
@@ -125,12 +128,23 @@ labels for `ibm-eventautomation-flink`); an entry's ports override flink.ports.
 {{- range $k, $v := . }}{{ include "epnp.checkPort" (dict "port" $v "key" (printf "flink.deployments[%d].ports.%s" $i $k)) }}{{ end }}
 {{- $ports = merge (deepCopy .) $f.ports }}
 {{- end }}
-{{- $jm := merge (deepCopy $f.componentLabels.jobmanager) $labels }}
-{{- $tm := merge (deepCopy $f.componentLabels.taskmanager) $labels }}
-{{- /* Each selector also as YAML text, serialised once here rather than in every template. */}}
-{{- $out = append $out (dict "name" $d.name "index" $i "namespace" $ns "ports" $ports
-      "podSelector" $labels "jobmanager" $jm "taskmanager" $tm
-      "yaml" (dict "podSelector" (toYaml $labels) "jobmanager" (toYaml $jm) "taskmanager" (toYaml $tm))) }}
+{{- /* Each selector also as YAML text, serialised once here rather than in every template; a
+       component's text is the deployment's plus the component's own, unless their keys overlap. */}}
+{{- $yaml := dict "podSelector" (toYaml $labels) }}
+{{- $sel := dict "podSelector" $labels }}
+{{- range $c := list "jobmanager" "taskmanager" }}
+{{- $own := index $f.componentLabels $c }}
+{{- $_ := set $sel $c (merge (deepCopy $own) $labels) }}
+{{- $overlap := false }}
+{{- range $k, $_ := $own }}{{ if hasKey $labels $k }}{{ $overlap = true }}{{ end }}{{ end }}
+{{- if not $overlap }}
+{{- $_ := set $yaml $c (printf "%s\n%s" $yaml.podSelector (index $componentYaml $c)) }}
+{{- else }}
+{{- $_ := set $yaml $c (toYaml (index $sel $c)) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $out (printf "%06d" $i) (dict "name" $d.name "index" $i "namespace" $ns "ports" $ports
+      "podSelector" $labels "jobmanager" $sel.jobmanager "taskmanager" $sel.taskmanager "yaml" $yaml) }}
 {{- end }}
 {{- $_ := set $.cache "flinkDeployments" $out }}
 {{- end }}
@@ -304,7 +318,8 @@ enabled policy lives in (the page: apply it "in the relevant namespace(s)").
 {{- if $v.flink.operator.enabled }}{{ $nss = append $nss (include "epnp.namespace" (dict "ns" $v.flink.operator.namespace "root" $)) }}{{ end }}
 {{- if or $v.flink.jobmanager.enabled $v.flink.jobmanagerRpcBlob.enabled $v.flink.jobmanagerStreamAuthoring.enabled $v.flink.taskmanager.enabled $v.flink.taskmanagerRpcData.enabled $v.flink.metrics.enabled }}
 {{- include "epnp.withFlinkDeployments" $ }}
-{{- range $d := $._epnp.flinkDeployments }}{{ $nss = append $nss $d.namespace }}{{ end }}
+{{- $seen := dict }}{{ range $nss }}{{ $_ := set $seen . true }}{{ end }}
+{{- range $d := $._epnp.flinkDeployments }}{{ if not (hasKey $seen $d.namespace) }}{{ $_ := set $seen $d.namespace true }}{{ $nss = append $nss $d.namespace }}{{ end }}{{ end }}
 {{- end }}
 {{- if empty $nss }}{{ $nss = list .Release.Namespace }}{{ end }}
 {{- end }}
