@@ -166,10 +166,6 @@ stores the list there and the others loop over it with no YAML round trip.
 {{ include "epnp.labels" . | indent 4 }}
 {{- end }}
 
-{{- define "epnp.openshift" -}}
-{{- if eq .Values.platform "openshift" }}true{{ end }}
-{{- end }}
-
 {{/*
 Peers a source value stands for, as a YAML list; an empty list means anywhere (a rule
 without `from`). `auto` is anywhere, or the OpenShift variant on OpenShift.
