@@ -13,6 +13,7 @@ Cost is kept to a handful of processes whatever the size of the matrix:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -105,15 +106,33 @@ _SOURCE = re.compile(r"^# Source: [^/]+/charts/(c\d+)/", re.M)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Renders already made in this process, by (chart content, helm, values): the connectivity matrix
+# and the server-side dry run of the same combinations share one render.
+_RENDERED: dict[tuple[str, str, str], list[list[Obj]]] = {}
+
+
+def _chart_digest(chart: Path) -> str:
+    """What rendering reads, hashed: a copy or an edit of the chart never hits another's cache entry."""
+    h = hashlib.sha256()
+    files = (p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples"} & set(p.relative_to(chart).parts))
+    for f in sorted(files):
+        h.update(str(f.relative_to(chart)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def render_many(values_list: Sequence[Values], chart: Path = CHART, helm: Path = HELM,
                 chunk: int = 512, jobs: int = 2) -> list[list[Obj]]:
     """The chart's objects for each values file, as `helm template` renders them, in few processes.
     Schema validation is skipped in the umbrella (helm adds `global` to every subchart's values, which
-    the chart's strict schema refuses); callers validate the values themselves (validate_values)."""
-    chunks = [list(values_list[i:i + chunk]) for i in range(0, len(values_list), chunk)]
-    with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
-        parts = list(pool.map(lambda c: _render_chunk(c, chart, helm), chunks))
-    return [objs for part in parts for objs in part]
+    the chart's strict schema refuses); callers validate the values themselves (validate_values).
+    The result is memoised for the process and shared between callers: read it, don't change it."""
+    key = (_chart_digest(chart), str(helm), json.dumps(list(values_list), sort_keys=True))
+    if key not in _RENDERED:
+        chunks = [list(values_list[i:i + chunk]) for i in range(0, len(values_list), chunk)]
+        with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
+            parts = list(pool.map(lambda c: _render_chunk(c, chart, helm), chunks))
+        _RENDERED[key] = [objs for part in parts for objs in part]
+    return _RENDERED[key]
 
 
 def _render_chunk(values_list: list[Values], chart: Path, helm: Path) -> list[list[Obj]]:
