@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Any
 
 import pytest
 
 from tests.conftest import rendered
 from tools import facts
+from tools.expected import merge
 from tools.render import by_name
 
 
@@ -20,14 +22,10 @@ def _set(path: str, value: Any) -> dict[str, Any]:
 
 
 def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for tree in trees:
-        for k, v in tree.items():
-            out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
-    return out
+    return reduce(merge, trees, {})
 
 
-# Deny-all with a product policy off is refused unless acknowledged (tests/test_guards.py).
+# Deny-all with a product policy off is refused unless acknowledged (tests/test_beyond_page.py).
 ALL_ON = _merge(*(_set(s, True) for s in facts.switches()), _set("flink.metrics.port", 9250),
                 _set("acknowledge.denyAllWithoutProductPolicies", True))
 
