@@ -6,7 +6,7 @@
 # Arguments name the only steps to run (e.g. `tools.sh helm` for `make render`).
 set -euo pipefail
 
-: "${CACHE:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
+: "${CACHE:?}" "${KUBE_ROUTER_VERSION:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin="$CACHE/bin"
@@ -59,10 +59,30 @@ python_venv() { # python_venv DIR REQUIREMENTS
   "$1/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-virtualenv -r "$2"
 }
 
-graphviz() {
-  command -v dot >/dev/null && return 0
-  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || {
-    echo "tools: could not install graphviz (apt-get); the connectivity SVG needs 'dot'" >&2; return 1; }
+# Debian packages, by the command each provides: Graphviz draws the connectivity
+# pictures; iptables, ipset and conntrack are kube-router's dataplane; shellcheck
+# lints the shell scripts; gpg signs and verifies chart packages.
+DEBS="dot:graphviz iptables:iptables ipset:ipset conntrack:conntrack shellcheck:shellcheck gpg:gnupg"
+debs() {
+  local missing=() pair
+  for pair in $DEBS; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) || {
+    echo "tools: could not install ${missing[*]} (apt-get)" >&2; return 1; }
+}
+
+wrapped_build() { # wrapped_build DIR PKG OUT [LDFLAGS]: go build PKG from a wrapper module (its go.mod pins it)
+  (cd "$here/$1" && go build -trimpath -buildvcs=false -ldflags "${4:-}" -o "$3.tmp" "$2") && mv -f "$3.tmp" "$3"
+}
+
+modver() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
+
+chart_testing() { # ct, plus the yamllint/yamale configs it reads from its etc/ (copied from the module cache)
+  local v; v=$(modver ct github.com/helm/chart-testing/v3)
+  wrapped_build ct github.com/helm/chart-testing/v3/ct "$bin/ct" "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$v"
+  local src; src=$(cd "$here/ct" && go list -m -f '{{.Dir}}' github.com/helm/chart-testing/v3)
+  mkdir -p "$CACHE/ct-etc"
+  install -m 0644 "$src/etc/chart_schema.yaml" "$src/etc/lintconf.yaml" "$CACHE/ct-etc/"
 }
 
 req_hash() { sha256sum "$1" | cut -c1-16; }
@@ -75,7 +95,15 @@ step kubeconform "$KUBECONFORM_VERSION" go_install kubeconform "github.com/yannh
 step helm-unittest "$HELM_UNITTEST_VERSION-kube-$(req_hash "$here/helm-unittest/go.sum")" helm_unittest
 step venv "$(req_hash "$repo/tools/requirements.txt")" python_venv "$CACHE/venv" "$repo/tools/requirements.txt"
 step venv-nca "$(req_hash "$repo/tools/requirements-nca.txt")" python_venv "$CACHE/venv-nca" "$repo/tools/requirements-nca.txt"
-step graphviz "apt" graphviz
+step debs "$DEBS" debs
+step ct "$(req_hash "$here/ct/go.sum")" chart_testing
+# A loopback-only OCI registry for the distribution tests (helm push / install oci://).
+step registry "$(req_hash "$here/registry/go.sum")-$(req_hash "$here/registry/main.go")" \
+  wrapped_build registry . "$bin/registry"
+# kube-router's NetworkPolicy controller: the dataplane the enforcement tests probe.
+# Test-only: it runs for seconds inside throwaway network namespaces (see README).
+step kube-router "$KUBE_ROUTER_VERSION" go_install kube-router \
+  "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
 # Standalone Kubernetes JSON schemas for kubeconform, built from the pinned
 # kubernetes-validate package so validation never touches the network.
 step schemas "$(req_hash "$repo/tools/requirements.txt")-$(req_hash "$repo/tools/schemas.py")" \
