@@ -123,8 +123,8 @@ def _chart_digest(chart: Path) -> str:
 def render_many(values_list: Sequence[Values], chart: Path = CHART, helm: Path = HELM,
                 chunk: int = 512, jobs: int = 2) -> list[list[Obj]]:
     """The chart's objects for each values file, as `helm template` renders them, in few processes.
-    Schema validation is skipped in the umbrella (helm adds `global` to every subchart's values, which
-    the chart's strict schema refuses); callers validate the values themselves (validate_values).
+    Schema validation is skipped in the umbrella for speed (thousands of aliased subcharts); callers
+    validate the values themselves (validate_values).
     The result is memoised for the process and shared between callers: read it, don't change it."""
     key = (_chart_digest(chart), str(helm), json.dumps(list(values_list), sort_keys=True))
     if key not in _RENDERED:
