@@ -59,13 +59,15 @@ unittest-update: tools-harness ## Re-record the helm-unittest snapshot (review t
 lint: tools-harness ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
 	$(PYTEST) tests/test_lint.py
 
-.PHONY: docs
-docs: tools-harness ## Regenerate the values reference in README.md from the schema
-	$(PYTHON) -m tools.docs --write
+.PHONY: generate verify-generated docs verify-docs
+generate: tools-harness ## Rewrite every generated file: values.yaml comments, READMEs, chart LICENSE, connectivity graph
+	$(PYTHON) -m tools.generate --write --graph
 
-.PHONY: verify-docs
-verify-docs: tools-harness ## Fail when README.md's values reference is stale
-	$(PYTHON) -m tools.docs --check
+verify-generated: tools-harness ## Fail naming each stale generated file (writes nothing; `make test` runs the same check)
+	$(PYTHON) -m tools.generate --check --graph
+
+docs: generate ## (old name of `generate`)
+verify-docs: verify-generated ## (old name of `verify-generated`)
 
 .PHONY: bench
 bench: tools-harness ## Benchmarks: helm template time against a one-policy baseline chart

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tools.docs import resolve
+from tools.generate.schema import resolve
 from tools.paths import CHART, ROOT
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
