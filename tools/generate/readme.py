@@ -14,8 +14,10 @@ README's template (docs/readme/chart-README.md); both are filled from the same f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -120,9 +122,12 @@ def sections(schema: dict[str, Any], meta: dict[str, Any], prose: Path) -> dict[
         "links": lambda: links(meta),
     }
     for name in SNIPPETS:
-        path = prose / f"{name}.md"
-        out[name] = lambda path=path: substitute(path.read_text(), values, path).strip("\n")  # type: ignore[misc]
+        out[name] = partial(snippet, prose / f"{name}.md", values)
     return out
+
+
+def snippet(path: Path, values: dict[str, str]) -> str:
+    return substitute(path.read_text(), values, path).strip("\n")
 
 
 def fill(text: str, known: dict[str, Callable[[], str]], source: Path) -> str:
