@@ -80,6 +80,7 @@ def test_worked_examples_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Differences from the documented flows:\n  none" in out
+    assert f"Graph: {tmp_path / 'g.svg'}" in out  # drawn, nca's empty labels worked around (to_svg)
     if caller := WEBHOOK_CALLERS.get(example.stem):
         for webhook, port in (("ep-operator", 8443), ("flink-operator", 9443)):
             sources = re.findall(rf"^(.+?) -> {webhook} +(\S+) ", out, flags=re.M)
