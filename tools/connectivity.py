@@ -10,6 +10,7 @@ import copy
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -559,11 +560,18 @@ def table(flows: Iterable[Flow], title: str = "") -> str:
     return "\n".join(([title] if title else []) + body)
 
 
+# nca labels a pod node with its name minus every path part equal to its namespace's name, so a pod named
+# like its namespace (kafka/kafka, or flink-operator/flink-operator when the values put the operator in a
+# namespace of that name) gets an empty HTML table, which dot refuses: label those with the pod's name.
+_EMPTY_LABEL = re.compile(r'^(\t"[^"/]*/([^"]*)" \[label=<<table border="\d" cellspacing="0">)(</table>>)', re.M)
+
+
 def to_svg(dot_text: str) -> bytes:
     """Render Graphviz dot text (nca's graph output) to SVG with the `dot` binary."""
     dot = shutil.which("dot")
     if not dot:
         raise EngineError("Graphviz `dot` not found: apt-get install graphviz (make tools does)")
+    dot_text = _EMPTY_LABEL.sub(r"\1<tr><td>\2</td></tr>\3", dot_text)
     proc = subprocess.run([dot, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=120)
     if proc.returncode != 0:
         raise EngineError(f"dot failed: {proc.stderr.decode()[-2000:]}")

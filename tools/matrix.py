@@ -286,12 +286,13 @@ class BeyondCombo:
     kafka: int
     extras: bool
     deny: bool
+    service_port: bool = True  # the Flink operator's 443 (the 1.0 page), or 9443 alone (the EP 1.1-1.5 page)
 
     @property
     def id(self) -> str:
         return (f"{self.platform}/{self.layout}/egress={self.egress}/webhook={self.webhook}/ui={self.ui}/"
                 f"metrics={self.metrics}/rpcData={int(self.rpc_data)}/kafka={self.kafka}/"
-                f"extras={int(self.extras)}/deny={int(self.deny)}")
+                f"extras={int(self.extras)}/deny={int(self.deny)}/svc443={int(self.service_port)}")
 
     def values(self) -> Values:
         v: Values = {"platform": self.platform, "denyAllIngress": {"enabled": self.deny},
@@ -300,6 +301,7 @@ class BeyondCombo:
             _set(v, f"{g}.webhookFrom", self.webhook)
             if self.webhook == "cidrs":
                 _set(v, f"{g}.webhookCIDRs", ["192.168.10.0/24"])
+        _set(v, "flink.operator.webhookServicePort.enabled", self.service_port)
         _set(v, "eventProcessing.instance.uiFrom", self.ui)
         for g in EGRESS[self.egress]:
             _set(v, f"{g}.egress.enabled", True)
@@ -320,14 +322,16 @@ class BeyondCombo:
 def beyond_combinations() -> list[BeyondCombo]:
     """platform x egress (none, all, each group alone) x layout x taskmanagerRpcData, all crossed (48),
     each with every webhook source (4): 192; the UI source, metrics variant, Kafka destination, extra
-    rules and deny-all cycle through their values so each meets every platform and egress setting."""
+    rules and deny-all cycle through their values so each meets every platform and egress setting, and
+    the Flink operator's Service port alternates so each webhook source meets both pages' shapes."""
     out = []
     bases = itertools.product(("kubernetes", "openshift"), EGRESS, BEYOND_LAYOUTS, (False, True))
     for i, (platform, egress, lay, rpc) in enumerate(bases):
         for j, webhook in enumerate(WEBHOOK):
             k = i * len(WEBHOOK) + j
             out.append(BeyondCombo(platform, egress, lay, rpc, webhook, UI[k % len(UI)],
-                                   list(METRICS)[k % len(METRICS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3))
+                                   list(METRICS)[k % len(METRICS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3,
+                                   (i + j) % 2 == 0))
     return out
 
 

@@ -8,8 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "ibm-ep-network-policies"
 FACTS = ROOT / "tools" / "facts" / "network-policies.yaml"
-# The documentation page; CI lays shared/ beside the clone.
+# The page as it reads for EP 1.1 to 1.5: what differs from the 1.0 page, and its objects.
+FACTS_EP15 = ROOT / "tools" / "facts" / "network-policies-ep-1.5.yaml"
+# The documentation pages; CI lays shared/ beside the clone.
 SPEC = ROOT.parent / "shared" / "spec" / "network-policies.md"
+SPEC_EP15 = ROOT.parent / "shared" / "spec" / "network-policies-ep-1.5.md"
 
 CACHE = Path(os.environ.get("EPNP_CACHE", Path.home() / ".cache" / "ep-netpol"))
 BIN = CACHE / "bin"

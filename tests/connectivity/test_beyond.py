@@ -1,4 +1,5 @@
-"""The beyond-the-page matrix (issue 4): platform, webhook and UI sources, egress on/off for all four
+"""The beyond-the-page matrix (issue 4): platform, webhook sources (with and without the Flink operator's
+Service port 443: the 1.0 and the 1.1-1.5 pages) and UI sources, egress on/off for all four
 groups together and each alone, taskmanagerRpcData, metrics variants, Kafka destinations, extra rules,
 two deployments with their own ports and each operator in another namespace; both directions, and both
 sides of every connection (a locked pod's egress and the destination's ingress)."""
@@ -28,6 +29,10 @@ def test_beyond_matrix_size() -> None:
         for platform in ("kubernetes", "openshift"):
             seen = {getattr(c, dim) for c in COMBOS if c.platform == platform}
             assert len(seen) > 1, (dim, platform)
+    # the EP 1.1-1.5 page's shapes: each webhook source with the 1.0 page's 443 and without it
+    for webhook in matrix.WEBHOOK:
+        for platform in ("kubernetes", "openshift"):
+            assert {c.service_port for c in COMBOS if c.webhook == webhook and c.platform == platform} == {True, False}
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=[c.id for c in COMBOS])

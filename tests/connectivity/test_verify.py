@@ -1,6 +1,7 @@
 """`make verify`: the table, the differences from the page, the SVG, and the live-cluster comparison."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,26 @@ def test_beyond_the_page_is_documented(capsys: pytest.CaptureFixture[str], tmp_p
 EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
 
 
+# The EP 1.1-1.5 page's webhooks: only the API server reaches them (its address range, or OpenShift's
+# host-network namespaces), as nca computes from the render.
+WEBHOOK_CALLERS = {"ep-1.5-kubernetes": "api-server", "ep-1.5-openshift": "host-network"}
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_worked_examples_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path, example: Path) -> None:
     rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(example)])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Differences from the documented flows:\n  none" in out
+    assert f"Graph: {tmp_path / 'g.svg'}" in out  # drawn, nca's empty labels worked around (to_svg)
+    if caller := WEBHOOK_CALLERS.get(example.stem):
+        for webhook, port in (("ep-operator", 8443), ("flink-operator", 9443)):
+            sources = re.findall(rf"^(.+?) -> {webhook} +(\S+) ", out, flags=re.M)
+            assert sources == [(caller, str(port))], out
+
+
+def test_the_1_5_examples_are_checked_for_their_webhook_callers() -> None:
+    assert set(WEBHOOK_CALLERS) == {p.stem for p in EXAMPLES if p.stem.startswith("ep-1.5-")}
 
 
 def test_examples_are_the_three_of_the_readme() -> None:

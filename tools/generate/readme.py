@@ -7,7 +7,7 @@ README's template (docs/readme/chart-README.md); both are filled from the same f
   descriptions), with the object names from the facts file;
 - from the facts file: `documented-rows`, `decisions`;
 - from Chart.yaml: `links`;
-- prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`), where
+- prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`, `ep-releases`), where
   `{{key}}` stands for a Chart.yaml fact (see `placeholders`).
 """
 
@@ -26,7 +26,7 @@ from tools.generate.schema import node_at, rows
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z]+) *\}\}")
-SNIPPETS = ("install-oci", "verify-release", "scanners")
+SNIPPETS = ("install-oci", "verify-release", "scanners", "ep-releases")
 
 # Switches beyond the page, in the order the README presents them (the page's own come from the facts).
 BEYOND_THE_PAGE = (
