@@ -73,11 +73,6 @@ verify-docs: verify-generated ## (old name of `verify-generated`)
 bench: tools-harness ## Benchmarks: helm template time against a one-policy baseline chart
 	$(PYTHON) -m tools.bench
 
-.PHONY: package
-package: ## Build a versioned chart archive into dist/
-	@bash tools/bootstrap/tools.sh helm
-	$(HELM) package $(CHART) --destination dist
-
 .PHONY: clean
 clean: ## Remove build outputs in the clone (the tool cache stays)
 	rm -rf dist .pytest_cache

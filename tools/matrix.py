@@ -114,7 +114,7 @@ _RENDERED: dict[tuple[str, str, str], list[list[Obj]]] = {}
 def _chart_digest(chart: Path) -> str:
     """What rendering reads, hashed: a copy or an edit of the chart never hits another's cache entry."""
     h = hashlib.sha256()
-    files = (p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples"} & set(p.relative_to(chart).parts))
+    files = (p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples", "ci"} & set(p.relative_to(chart).parts))
     for f in sorted(files):
         h.update(str(f.relative_to(chart)).encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
@@ -143,7 +143,7 @@ def _render_chunk(values_list: list[Values], chart: Path, helm: Path) -> list[li
         (umbrella / "charts").mkdir()
         # what rendering reads: helm copies the subchart once per alias, so leave out the rest
         shutil.copytree(chart, umbrella / "charts" / meta["name"],
-                        ignore=shutil.ignore_patterns("tests", "examples", "*.md", "values.schema.json"))
+                        ignore=shutil.ignore_patterns("tests", "examples", "ci", "*.md", "values.schema.json"))
         (umbrella / "Chart.yaml").write_text(yaml.safe_dump({
             "apiVersion": "v2", "name": "matrix", "version": "0.0.0",
             "dependencies": [{"name": meta["name"], "version": meta["version"], "alias": a} for a in aliases]}))

@@ -21,3 +21,13 @@ HELM3 = BIN / "helm3"
 KUBECONFORM = BIN / "kubeconform"
 HELM_UNITTEST = BIN / "helm-unittest"
 SCHEMAS = CACHE / "schemas"
+# Values files: the worked examples (users start from these) and chart-testing's ci/ folder, where
+# each example is a symlink (ci/<name>-values.yaml -> ../examples/<name>.yaml) beside the defaults
+# (default-values.yaml) and the max config (max-values.yaml, its only copy).
+EXAMPLES = CHART / "examples"
+CI_VALUES = CHART / "ci"
+MAX_VALUES = CI_VALUES / "max-values.yaml"
+
+
+def examples() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.yaml"))

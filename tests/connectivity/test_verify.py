@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tools import verify
-from tools.paths import CHART, ROOT
+from tools.paths import MAX_VALUES, examples
 from tools.render import render
 
 
@@ -66,7 +66,7 @@ def test_beyond_the_page_is_documented(capsys: pytest.CaptureFixture[str], tmp_p
     assert "jobmanager -> taskmanager-1" in out and "6121,6122,6123,6124,8081" in out
 
 
-EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
+EXAMPLES = examples()
 
 
 # The EP 1.1-1.5 page's webhooks: only the API server reaches them (its address range, or OpenShift's
@@ -95,7 +95,7 @@ def test_examples_are_the_three_of_the_readme() -> None:
     assert {p.stem for p in EXAMPLES} >= {"openshift", "egress-locked", "three-flink-deployments"}
 
 
-# Ports max.yaml moves that the page fixes (no `valuesKey` in the facts): the only differences it may show.
+# Ports max-values.yaml moves that the page fixes (no `valuesKey` in the facts): the only differences it may show.
 PAGE_FIXED = {"eventProcessing": {"operator": {"webhookPort": 8443},
                                   "instance": {"ports": {"ui": 8443, "kafkaAdmin": 7000, "uiFrontend": 3000,
                                                          "uiBackend": 8888}}},
@@ -104,17 +104,17 @@ PAGE_FIXED = {"eventProcessing": {"operator": {"webhookPort": 8443},
 
 def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.CaptureFixture[str],
                                                                  tmp_path: Path) -> None:
-    """tests/values/max.yaml turns everything on: with the ports the page fixes put back, verify passes
+    """ci/max-values.yaml turns everything on: with the ports the page fixes put back, verify passes
     and lists the extra rules' flows apart; as it is, it fails on exactly those ports (decision
     customisable-ports)."""
     from tools.expected import merge
 
-    mx = yaml.safe_load((ROOT / "tests" / "values" / "max.yaml").read_text())
+    mx = yaml.safe_load(MAX_VALUES.read_text())
     rc, out = run(capsys, tmp_path, merge(mx, PAGE_FIXED))
     assert rc == 0, out
     assert "ep-operator -> extra-peer-7: 8200  (extra, from eventProcessing.operator.egress.extraEgress[0])" in out
     assert "(extra, from flink.taskmanager.extraIngress[0])" in out
-    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(ROOT / "tests" / "values" / "max.yaml")])
+    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(MAX_VALUES)])
     out = capsys.readouterr().out
     assert rc == 1
     diff = out[out.index("Differences from the documented flows:"):]

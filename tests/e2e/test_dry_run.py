@@ -21,7 +21,7 @@ from tools.controlplane import ControlPlane
 from tools.matrix import beyond_combinations, combinations, render_many
 from tools.render import render
 
-VALUES_FILES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
+VALUES_FILES = [*paths.examples(), paths.MAX_VALUES]
 
 
 @pytest.mark.parametrize("values_file", [None, *VALUES_FILES],
