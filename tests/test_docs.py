@@ -1,6 +1,6 @@
 """The README's generated sections are current (values reference, documented rows, decisions)."""
 
-from tools import docs
+from tools import docs, facts
 
 
 def test_readme_is_current():
@@ -9,5 +9,5 @@ def test_readme_is_current():
 
 def test_every_decision_is_in_the_readme():
     text = docs.README.read_text()
-    for decision in docs.facts.decisions():
+    for decision in facts.decisions():
         assert f"**{decision}**" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from typing import Any
 
 import pytest
 import yaml
@@ -25,8 +26,8 @@ def _yaml_blocks() -> list[str]:
     return out
 
 
-def _page_objects() -> list[dict]:
-    docs = []
+def _page_objects() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
     for block in _yaml_blocks():
         docs.extend(d for d in yaml.safe_load_all(block) if d)
     return docs

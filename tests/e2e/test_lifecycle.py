@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tools import paths
-from tools.controlplane import ControlPlane
+from tools.e2e.controlplane import ControlPlane
 from tools.render import render
 
 Key = tuple[str, str]  # (namespace, name)
@@ -27,7 +27,7 @@ OPERATOR_POLICY = "ibm-ep-operator"  # values.yaml: eventProcessing.operator.pol
 
 # Values files a user might upgrade to; whatever the chart ships as examples
 # is picked up, plus the test suite's "everything on, everywhere" file.
-EXAMPLES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
+EXAMPLES = [*sorted((paths.CHART / "examples").glob("*.yaml")), paths.ROOT / "tests/values/max.yaml"]
 
 
 class Helm:
