@@ -6,8 +6,8 @@ to resolve as a path or URL. This tool inlines the definitions each kind needs
 so kubeconform can read the files with no network:
 
     python -m tools.schemas --out DIR
-    kubeconform -strict -kubernetes-version 1.30.0 \
-        -schema-location 'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
+    kubeconform -strict -kubernetes-version 1.30.0 -schema-location \
+      'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
 """
 
 from __future__ import annotations
