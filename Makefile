@@ -43,7 +43,7 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
 
 .PHONY: test
-test: tools ## Run every test: render vs spec, schema, kubeconform, helm lint, helm-unittest, docs
+test: tools lint ## Run every test: the linters (make lint), then render vs spec, schema, kubeconform, helm-unittest, docs...
 	$(PYTEST) tests
 
 .PHONY: unittest
@@ -54,10 +54,6 @@ unittest: tools-harness ## Run the chart's helm-unittest suites (and the templat
 .PHONY: unittest-update
 unittest-update: tools-harness ## Re-record the helm-unittest snapshot (review the diff against the spec!)
 	$(BIN)/helm-unittest --strict --update-snapshot $(CHART)
-
-.PHONY: lint
-lint: tools-harness ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
-	$(PYTEST) tests/test_lint.py
 
 .PHONY: generate verify-generated docs verify-docs
 generate: tools-harness ## Rewrite every generated file: values.yaml comments, READMEs, chart LICENSE, connectivity graph

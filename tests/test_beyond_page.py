@@ -67,7 +67,7 @@ def test_each_egress_policy_selects_its_group_and_allows_dns_and_the_api_server(
 def _ingress_ports_between(origin: str, *targets: str) -> set[int]:
     """Ports the ingress tables admit from `origin` (directly or via a decision's servedFrom) into `targets`:
     an egress lock on `origin` must let those out too, or the admitted flows break."""
-    return {r.port for r in facts.ingress_rows() if r.target in targets and origin in ((r.origin,) + r.servedFrom)}
+    return {r.port for r in facts.ingress_rows() if r.target in targets and origin in (r.origin, *r.servedFrom)}
 
 
 def test_flink_egress_serves_the_pages_flink_egress_table_and_what_ingress_admits_from_flink_pods():

@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import rendered
 from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages
 from tools import facts
-from tools.expected import merge
+from tools.values import merge
 from tools.paths import CHART, ROOT
 from tools.policy import normal
 from tools.render import by_name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -29,8 +30,8 @@ def _yaml_blocks(page: Path = SPEC) -> list[str]:
     return out
 
 
-def _page_objects(page: Path = SPEC) -> list[dict]:
-    docs = []
+def _page_objects(page: Path = SPEC) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
     for block in _yaml_blocks(page):
         docs.extend(d for d in yaml.safe_load_all(block) if d)
     return docs

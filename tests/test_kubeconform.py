@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from typing import Any
 
 import pytest
 import yaml
@@ -25,12 +26,12 @@ def test_schemas_cover_1_25_through_1_37():
         assert (SCHEMAS / f"v{v}-standalone-strict" / "networkpolicy-networking-v1.json").exists(), v
 
 
-def kubeconform(manifest: str, version: str) -> dict:
+def kubeconform(manifest: str, version: str) -> dict[str, Any]:
     proc = subprocess.run(
         [str(KUBECONFORM), "-strict", "-summary", "-output", "json", "-kubernetes-version", version,
          "-schema-location", LOCATION, "-"],
         input=manifest, capture_output=True, text=True)
-    report = json.loads(proc.stdout)
+    report: dict[str, Any] = json.loads(proc.stdout)
     report["returncode"] = proc.returncode
     return report
 

@@ -31,7 +31,8 @@ class IngressRow:
 
 @cache
 def load() -> dict[str, Any]:
-    return yaml.safe_load(FACTS.read_text())
+    data: dict[str, Any] = yaml.safe_load(FACTS.read_text())
+    return data
 
 
 def labels(workload: str) -> dict[str, str]:
@@ -40,8 +41,9 @@ def labels(workload: str) -> dict[str, str]:
 
 def ingress_rows() -> list[IngressRow]:
     fields = IngressRow.__dataclass_fields__
-    return [IngressRow(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items() if k in fields})
-            for r in load()["ingress"]]
+    rows: list[dict[str, Any]] = [{k: tuple(v) if isinstance(v, list) else v for k, v in r.items() if k in fields}
+                                  for r in load()["ingress"]]
+    return [IngressRow(**r) for r in rows]
 
 
 def switches() -> dict[str, list[str]]:

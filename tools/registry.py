@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tools.controlplane import _pdeathsig
+from tools.e2e.controlplane import _pdeathsig
 from tools.paths import BIN
 
 REGISTRY = BIN / "registry"

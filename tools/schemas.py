@@ -6,8 +6,8 @@ to resolve as a path or URL. This tool inlines the definitions each kind needs
 so kubeconform can read the files with no network:
 
     python -m tools.schemas --out DIR
-    kubeconform -strict -kubernetes-version 1.30.0 \
-        -schema-location 'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
+    kubeconform -strict -kubernetes-version 1.30.0 -schema-location \
+      'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import kubernetes_validate
 
@@ -62,7 +63,7 @@ def standalone(kind_schema: dict[str, Any], definitions: dict[str, Any]) -> dict
         if name not in needed:
             needed[name] = definitions[name]
             todo.extend(_refs(needed[name]))
-    out = _localise(kind_schema)
+    out: dict[str, Any] = _localise(kind_schema)
     out.pop("$id", None)
     out["$defs"] = _localise(dict(sorted(needed.items())))
     return out

@@ -1,4 +1,4 @@
-"""The engine (nca via tools/nca_driver.py) against the spec page's own objects and their semantics.
+"""The engine (nca via tools/libexec/nca-driver.py) against the spec page's own objects and their semantics.
 
 These check the engine, not the chart: if they fail, the flows the matrix reasons about are wrong.
 """
@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tools.connectivity import (ANY_PORT, OUTSIDE, EngineError, Flow, Result, Scenario, analyze,
-                                default_cluster, diff_flows, semantic_diff, table, to_svg)
+from tools.connectivity.cluster import OUTSIDE, default_cluster
+from tools.connectivity.engine import Engine, EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.flows import ANY_PORT, Flow, diff_flows, table
 
 Policies = list[dict[str, Any]]
 FLINK = ["jobmanager", "taskmanager-1", "taskmanager-2"]
@@ -168,21 +169,8 @@ def test_dot_and_svg(results: dict[str, Result]) -> None:
 
 
 def test_persistent_engine_matches_one_shot(page_policies: Policies, deny: set[Flow]) -> None:
-    from tools.connectivity import Engine
-
     with Engine() as engine:
         first = engine.analyze([Scenario(page_policies)])[0].flows()
         second = engine.analyze([Scenario(page_policies), Scenario([], id="none")])
     assert first == deny == second[0].flows()
     assert Flow(OUTSIDE.name, "jobmanager", ANY_PORT) in second[1].flows()
-
-
-def test_fixture_is_parameterised() -> None:
-    c = default_cluster(namespaces={"ep-operator": "op", "flink-operator": "fop"}, default_namespace="ns",
-                        labels={"flink-operator": {"app": "fo"}}, ep_instance_names=("a", "b"))
-    assert {w.name: w.namespace for w in c.workloads if w.group == "unrelated"} == \
-        {"unrelated-op": "op", "unrelated-ns": "ns", "unrelated-fop": "fop"}
-    assert c.workload("flink-operator").labels == {"app": "fo"}
-    assert [w.cell for w in c.of_kind("ep-instance")] == ["a", "b"]
-    assert [w.name for w in c.of_kind("flink")] == ["jobmanager", "taskmanager-1", "taskmanager-2"]
-    assert c.namespaces["op"] == {"kubernetes.io/metadata.name": "op"}

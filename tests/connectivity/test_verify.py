@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import verify
-from tools.paths import MAX_VALUES, examples
+from tools.connectivity import verify
+from tools.paths import CHART, MAX_VALUES, ROOT, examples
 from tools.render import render
+from tools.values import merge
 
 
 def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, Any] | None = None,
@@ -107,8 +108,6 @@ def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.C
     """ci/max-values.yaml turns everything on: with the ports the page fixes put back, verify passes
     and lists the extra rules' flows apart; as it is, it fails on exactly those ports (decision
     customisable-ports)."""
-    from tools.expected import merge
-
     mx = yaml.safe_load(MAX_VALUES.read_text())
     rc, out = run(capsys, tmp_path, merge(mx, PAGE_FIXED))
     assert rc == 0, out

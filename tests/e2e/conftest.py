@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.controlplane import ControlPlane, missing_binaries
+from tools.e2e.controlplane import ControlPlane, missing_binaries
 from tools.paths import BIN
 
 HERE = Path(__file__).parent

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tools.controlplane import ApiError, ControlPlane, dry_run
+from tools.e2e.client import ApiError
+from tools.e2e.controlplane import ControlPlane, dry_run
 
 NS = "smoke"
 

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from tools import facts, paths
-from tools.controlplane import ControlPlane
-from tools.matrix import beyond_combinations, combinations, render_many
+from tools.connectivity.batch import render_many
+from tools.connectivity.matrix import beyond_combinations, combinations
+from tools.e2e.controlplane import ControlPlane
 from tools.render import render
 
 VALUES_FILES = [*paths.examples(), paths.MAX_VALUES]
@@ -38,7 +39,7 @@ def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPla
     combos = matrix()
     rendered = render_many([c.values() for c in combos])
     first_seen: dict[str, tuple[str, dict[str, Any]]] = {}  # canonical JSON -> (combination id, object)
-    for combo, objs in zip(combos, rendered):
+    for combo, objs in zip(combos, rendered, strict=True):
         for obj in objs:
             first_seen.setdefault(json.dumps(obj, sort_keys=True), (combo.id, obj))
     assert first_seen, "the matrix rendered nothing"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tools import paths
-from tools.controlplane import ControlPlane
+from tools.e2e.controlplane import ControlPlane
 from tools.render import render
 
 Key = tuple[str, str]  # (namespace, name)

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.test_lifecycle import Helm, assert_matches_render, installed, namespaces_of
 from tests.test_package import clean_env
 from tools import paths
-from tools.controlplane import ControlPlane
+from tools.e2e.controlplane import ControlPlane
 from tools.gpg import Key, throwaway_key
 from tools.registry import Registry
 from tools.render import parse, render

@@ -12,9 +12,9 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tools.paths import CHART, HELM
 
@@ -30,7 +30,11 @@ def deployments_values(n: int, work: Path) -> Path:
 
 def helm_template(chart: Path, *args: str) -> Callable[[], None]:
     cmd = [str(HELM), "template", "bench", str(chart), *args]
-    return lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    def run() -> None:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    return run
 
 
 @dataclass
@@ -41,8 +45,10 @@ class Case:
 
 
 def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[float, float]:
-    ours, base = [], []
-    case.run(), baseline()  # warm the page cache; not counted
+    ours: list[float] = []
+    base: list[float] = []
+    case.run()  # warm the page cache; not counted
+    baseline()
     for _ in range(repeats):
         for fn, out in ((baseline, base), (case.run, ours)):
             t0 = time.perf_counter()

@@ -11,7 +11,7 @@ from tools.generate import Tree, stale, write
 
 def graph(check: bool) -> bool:
     """docs/connectivity.{dot,svg} (needs the nca venv): True when current (check) or written."""
-    from tools import verify  # the connectivity chain: imported only when asked for
+    from tools.connectivity import verify  # the connectivity chain: imported only when asked for
 
     if not check:
         verify.write_readme_graph()

@@ -5,28 +5,46 @@ two deployments with their own ports and each operator in another namespace; bot
 sides of every connection (a locked pod's egress and the destination's ingress)."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tools import matrix
-from tools.connectivity import Flow
+from tools import facts
+from tools.connectivity import matrix
+from tools.connectivity.flows import Flow
 from tools.paths import CHART
 
 COMBOS = matrix.beyond_combinations()
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[str, matrix.Outcome]:
+def outcomes() -> dict[str, matrix.Outcome[matrix.BeyondCombo]]:
     return {o.combo.id: o for o in matrix.run_beyond(COMBOS)}
 
 
+def _enum(dotted: str) -> set[str]:
+    """The values a key may take, from the chart's schema."""
+    node = json.loads((CHART / "values.schema.json").read_text())
+    for part in dotted.split("."):
+        node = node["properties"][part]
+    return set(node["enum"])
+
+
 def test_beyond_matrix_size() -> None:
-    """2 platforms x 6 egress settings x 2 layouts x taskmanagerRpcData on/off x 4 webhook sources."""
-    assert len({c.id for c in COMBOS}) == len(COMBOS) == 2 * 6 * 2 * 2 * 4 == 192
+    """Every platform x egress (none, all, each egress group of the facts alone) x layout x
+    taskmanagerRpcData on/off x every webhook source, each once; every UI source appears."""
+    egress_groups = len(facts.load()["beyondPage"]["egress"])
+    size = len(_enum("platform")) * (2 + egress_groups) * len(matrix.BEYOND_LAYOUTS) * 2 * \
+        len(_enum("eventProcessing.operator.webhookFrom"))
+    assert len({c.id for c in COMBOS}) == len(COMBOS) == size
+    assert {c.platform for c in COMBOS} == _enum("platform")
+    assert {c.webhook for c in COMBOS} == _enum("eventProcessing.operator.webhookFrom") == \
+        _enum("flink.operator.webhookFrom")
+    assert {c.ui for c in COMBOS} == _enum("eventProcessing.instance.uiFrom")
     for dim in ("ui", "metrics", "kafka", "extras", "deny"):
-        for platform in ("kubernetes", "openshift"):
+        for platform in _enum("platform"):
             seen = {getattr(c, dim) for c in COMBOS if c.platform == platform}
             assert len(seen) > 1, (dim, platform)
     # the EP 1.1-1.5 page's shapes: each webhook source with the 1.0 page's 443 and without it
@@ -36,12 +54,12 @@ def test_beyond_matrix_size() -> None:
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=[c.id for c in COMBOS])
-def test_beyond_combination(outcomes: dict[str, matrix.Outcome], combo: matrix.BeyondCombo) -> None:
+def test_beyond_combination(outcomes: dict[str, matrix.Outcome[matrix.BeyondCombo]], combo: matrix.BeyondCombo) -> None:
     o = outcomes[combo.id]
     assert not o.diff, f"{combo.id}:\n{o.diff}"
 
 
-def test_extras_are_reported_as_allowed_by_values(outcomes: dict[str, matrix.Outcome]) -> None:
+def test_extras_are_reported_as_allowed_by_values(outcomes: dict[str, matrix.Outcome[matrix.BeyondCombo]]) -> None:
     o = next(o for o in outcomes.values() if o.combo.extras and o.combo.egress in ("all", "eventProcessing.instance"))
     whys = set(o.diff.by_values.values())
     assert "extra, from eventProcessing.instance.egress.extraEgress[0]" in whys

@@ -1,45 +1,34 @@
 """The exhaustive switch matrix: for every combination, render the chart, let nca compute what the
-policies allow on the fixture cluster, and compare with the documented flows (tools/expected.py).
+policies allow on the fixture cluster, and compare with the documented flows (tools/connectivity/model.py).
 
 Cost is kept to a handful of processes whatever the size of the matrix:
-- rendering: ONE `helm template` per chunk of combinations, through a throw-away umbrella chart that
-  lists our chart once per combination under an alias (c0000, c0001, ...) with that combination's
-  values; each object's `# Source:` line says which alias (combination) it belongs to;
-- analysis: one nca driver process per core for the whole batch (tools/connectivity.py).
+- rendering: ONE `helm template` per chunk of combinations (tools/connectivity/batch.py);
+- analysis: one nca driver process per core for the whole batch (tools/connectivity/engine.py).
 
-    python -m tools.matrix            run the matrix, print failures, exit 1 on any
-    python -m tools.matrix --bench    the same, with timings
+    python -m tools.connectivity.matrix            run the matrix, print failures, exit 1 on any
+    python -m tools.connectivity.matrix --bench    the same, with timings
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
-import json
 import os
-import re
 import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Generic, TypeVar
 
 from tools import facts
-from tools.connectivity import FlowDiff, Result, Scenario, analyze
-from tools.expected import cluster_for, compare, effective_values, merge
-from tools.paths import CHART, HELM
-from tools.render import NAMESPACE, RELEASE, RenderError
-
-Values = dict[str, Any]
-Obj = dict[str, Any]
+from tools.connectivity.batch import Obj, render_many, validate_values
+from tools.connectivity.cluster import cluster_for
+from tools.connectivity.engine import Result, Scenario, analyze
+from tools.connectivity.flows import FlowDiff
+from tools.connectivity.model import compare
+from tools.paths import CHART
+from tools.values import Values, effective_values, merge, put
 
 DENY = "denyAllIngress.enabled"
 METRICS = "flink.metrics.enabled"
@@ -61,13 +50,6 @@ PORTS: dict[str, Values] = {
 }
 
 
-def _set(values: Values, dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    for p in parents:
-        values = values.setdefault(p, {})
-    values[leaf] = value
-
-
 @dataclass(frozen=True)
 class Combo:
     on: frozenset[str]  # the SWITCHES that are on
@@ -85,7 +67,7 @@ class Combo:
         # acknowledges, since what those combinations let through is exactly what it checks
         v: Values = {"acknowledge": {"denyAllWithoutProductPolicies": True}}
         for s in SWITCHES:
-            _set(v, s, s in self.on)
+            put(v, s, s in self.on)
         v = merge(merge(v, PORTS[self.ports]), LAYOUTS[self.layout])
         if "deployments" in v.get("flink", {}):  # lists replace: restate the default entry's labels
             default = effective_values()["flink"]["deployments"][0]
@@ -94,101 +76,19 @@ class Combo:
 
 
 def combinations() -> list[Combo]:
-    return [Combo(frozenset(s for s, bit in zip(SWITCHES, bits) if bit), layout, ports)
+    return [Combo(frozenset(s for s, bit in zip(SWITCHES, bits, strict=True) if bit), layout, ports)
             for layout in LAYOUTS for ports in PORTS
             for bits in itertools.product((True, False), repeat=len(SWITCHES))]
 
 
-# ---------------------------------------------------------------- batched rendering
-
-_SOURCE = re.compile(r"^# Source: [^/]+/charts/(c\d+)/", re.M)
-# thousands of documents: libyaml's parser, ~10x faster than PyYAML's own (same safe semantics)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-# Renders already made in this process, by (chart content, helm, values): the connectivity matrix
-# and the server-side dry run of the same combinations share one render.
-_RENDERED: dict[tuple[str, str, str], list[list[Obj]]] = {}
-
-
-def _chart_digest(chart: Path) -> str:
-    """What rendering reads, hashed: a copy or an edit of the chart never hits another's cache entry."""
-    h = hashlib.sha256()
-    files = (p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples", "ci"} & set(p.relative_to(chart).parts))
-    for f in sorted(files):
-        h.update(str(f.relative_to(chart)).encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def render_many(values_list: Sequence[Values], chart: Path = CHART, helm: Path = HELM,
-                chunk: int = 512, jobs: int = 2) -> list[list[Obj]]:
-    """The chart's objects for each values file, as `helm template` renders them, in few processes.
-    Schema validation is skipped in the umbrella for speed (thousands of aliased subcharts); callers
-    validate the values themselves (validate_values).
-    The result is memoised for the process and shared between callers: read it, don't change it."""
-    key = (_chart_digest(chart), str(helm), json.dumps(list(values_list), sort_keys=True))
-    if key not in _RENDERED:
-        chunks = [list(values_list[i:i + chunk]) for i in range(0, len(values_list), chunk)]
-        with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
-            parts = list(pool.map(lambda c: _render_chunk(c, chart, helm), chunks))
-        _RENDERED[key] = [objs for part in parts for objs in part]
-    return _RENDERED[key]
-
-
-def _render_chunk(values_list: list[Values], chart: Path, helm: Path) -> list[list[Obj]]:
-    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
-    aliases = [f"c{i:04d}" for i in range(len(values_list))]
-    with tempfile.TemporaryDirectory(prefix="epnp-matrix-") as tmp:
-        umbrella = Path(tmp)
-        (umbrella / "charts").mkdir()
-        # what rendering reads: helm copies the subchart once per alias, so leave out the rest
-        shutil.copytree(chart, umbrella / "charts" / meta["name"],
-                        ignore=shutil.ignore_patterns("tests", "examples", "ci", "*.md", "values.schema.json"))
-        (umbrella / "Chart.yaml").write_text(yaml.safe_dump({
-            "apiVersion": "v2", "name": "matrix", "version": "0.0.0",
-            "dependencies": [{"name": meta["name"], "version": meta["version"], "alias": a} for a in aliases]}))
-        (umbrella / "values.yaml").write_text(json.dumps(dict(zip(aliases, values_list))))
-        proc = subprocess.run([str(helm), "template", RELEASE, str(umbrella), "--namespace", NAMESPACE,
-                               "--skip-schema-validation"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RenderError(proc.stderr, proc.returncode, proc.stdout)
-    out: dict[str, list[Obj]] = {a: [] for a in aliases}
-    for doc in re.split(r"^---\s*$", proc.stdout, flags=re.M):
-        m = _SOURCE.search(doc)
-        obj = yaml.load(doc, Loader=_LOADER)
-        if obj:
-            if not m:
-                raise ValueError(f"object without a subchart Source line:\n{doc[:300]}")
-            out[m.group(1)].append(_unalias(obj, m.group(1), meta))
-    return [out[a] for a in aliases]
-
-
-def _unalias(obj: Obj, alias: str, meta: dict[str, Any]) -> Obj:
-    """Under an alias, `.Chart.Name` is the alias: put the chart's name back in the two standard labels
-    built from it, so each object is byte-for-byte what a plain `helm template` renders."""
-    labels = obj.get("metadata", {}).get("labels") or {}
-    for k, v in labels.items():
-        if v == alias or v == f"{alias}-{meta['version']}":
-            labels[k] = v.replace(alias, meta["name"], 1)
-    return obj
-
-
-def validate_values(values_list: Iterable[Values], chart: Path = CHART) -> None:
-    import jsonschema
-
-    schema = json.loads((chart / "values.schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema) if "2020-12" in schema.get("$schema", "") \
-        else jsonschema.validators.validator_for(schema)(schema)
-    defaults = yaml.safe_load((chart / "values.yaml").read_text())
-    for v in values_list:
-        validator.validate(merge(defaults, v))
-
-
 # ---------------------------------------------------------------- the matrix
 
+C = TypeVar("C", "Combo", "BeyondCombo")
+
+
 @dataclass
-class Outcome:
-    combo: Combo
+class Outcome(Generic[C]):
+    combo: C
     diff: FlowDiff
     result: Result
     objects: list[Obj] = field(repr=False)
@@ -216,7 +116,7 @@ def _cpu() -> float:
 
 
 def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
-        timings: Timings | None = None) -> list[Outcome]:
+        timings: Timings | None = None) -> list[Outcome[Combo]]:
     combos = combinations() if combos is None else combos
     t = timings or Timings()
     c0, t0 = _cpu(), time.perf_counter()
@@ -228,10 +128,10 @@ def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
     rendered = render_many(values, chart)
     c1, t1 = _cpu(), time.perf_counter()
     clusters = [cluster_for(effective_values(v)) for v in values]
-    results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters)])
+    results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters, strict=True)])
     c2, t2 = _cpu(), time.perf_counter()
     out = [Outcome(c, compare(effective_values(v), r, cl), r, objs)
-           for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered)]
+           for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)]
     t.render, t.analyze, t.compare = t1 - t0, t2 - t1, time.perf_counter() - t2
     t.cpu, t.cpu_render, t.cpu_analyze = _cpu() - c0, c1 - c0, c2 - c1
     return out
@@ -239,11 +139,13 @@ def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
 
 # ---------------------------------------------------------------- beyond the page
 
-EGRESS_GROUPS = ("eventProcessing.operator", "eventProcessing.instance", "flink.operator", "flink")
+# the groups with an egress policy (facts beyondPage.egress), by their values prefix
+EGRESS_GROUPS = tuple(eg["switch"].removesuffix(".egress.enabled") for eg in facts.load()["beyondPage"]["egress"].values())
+PLATFORMS = ("kubernetes", "openshift")
 EGRESS = {"none": (), "all": EGRESS_GROUPS, **{g: (g,) for g in EGRESS_GROUPS}}
 WEBHOOK = ("auto", "anywhere", "hostNetwork", "cidrs")
 UI = ("auto", "anywhere", "router")
-METRICS: dict[str, Values] = {
+METRICS_VARIANTS: dict[str, Values] = {
     "off": {"enabled": False},
     "single": {"enabled": True, "port": 9250},
     "range-tm": {"enabled": True, "port": 9250, "endPort": 9260, "taskmanagers": True},
@@ -296,19 +198,19 @@ class BeyondCombo:
 
     def values(self) -> Values:
         v: Values = {"platform": self.platform, "denyAllIngress": {"enabled": self.deny},
-                     "flink": {"taskmanagerRpcData": {"enabled": self.rpc_data}, "metrics": dict(METRICS[self.metrics])}}
+                     "flink": {"taskmanagerRpcData": {"enabled": self.rpc_data}, "metrics": dict(METRICS_VARIANTS[self.metrics])}}
         for g in ("eventProcessing.operator", "flink.operator"):
-            _set(v, f"{g}.webhookFrom", self.webhook)
+            put(v, f"{g}.webhookFrom", self.webhook)
             if self.webhook == "cidrs":
-                _set(v, f"{g}.webhookCIDRs", ["192.168.10.0/24"])
-        _set(v, "flink.operator.webhookServicePort.enabled", self.service_port)
-        _set(v, "eventProcessing.instance.uiFrom", self.ui)
+                put(v, f"{g}.webhookCIDRs", ["192.168.10.0/24"])
+        put(v, "flink.operator.webhookServicePort.enabled", self.service_port)
+        put(v, "eventProcessing.instance.uiFrom", self.ui)
         for g in EGRESS[self.egress]:
-            _set(v, f"{g}.egress.enabled", True)
+            put(v, f"{g}.egress.enabled", True)
             if g in ("eventProcessing.instance", "flink"):
-                _set(v, f"{g}.egress.kafka", KAFKA[self.kafka])
+                put(v, f"{g}.egress.kafka", KAFKA[self.kafka])
         if self.egress != "none" and self.kafka == 1:
-            _set(v, "cluster.kubernetesApi.cidrs", ["10.96.0.1/32"])
+            put(v, "cluster.kubernetesApi.cidrs", ["10.96.0.1/32"])
         if self.extras:
             v = merge(v, EXTRAS)
         v = merge(v, BEYOND_LAYOUTS[self.layout])
@@ -320,34 +222,34 @@ class BeyondCombo:
 
 
 def beyond_combinations() -> list[BeyondCombo]:
-    """platform x egress (none, all, each group alone) x layout x taskmanagerRpcData, all crossed (48),
-    each with every webhook source (4): 192; the UI source, metrics variant, Kafka destination, extra
+    """platform x egress (none, all, each group alone) x layout x taskmanagerRpcData, all crossed,
+    each with every webhook source; the UI source, metrics variant, Kafka destination, extra
     rules and deny-all cycle through their values so each meets every platform and egress setting, and
     the Flink operator's Service port alternates so each webhook source meets both pages' shapes."""
     out = []
-    bases = itertools.product(("kubernetes", "openshift"), EGRESS, BEYOND_LAYOUTS, (False, True))
+    bases = itertools.product(PLATFORMS, EGRESS, BEYOND_LAYOUTS, (False, True))
     for i, (platform, egress, lay, rpc) in enumerate(bases):
         for j, webhook in enumerate(WEBHOOK):
             k = i * len(WEBHOOK) + j
             out.append(BeyondCombo(platform, egress, lay, rpc, webhook, UI[k % len(UI)],
-                                   list(METRICS)[k % len(METRICS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3,
+                                   list(METRICS_VARIANTS)[k % len(METRICS_VARIANTS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3,
                                    (i + j) % 2 == 0))
     return out
 
 
-def run_beyond(combos: Sequence[BeyondCombo] | None = None, chart: Path = CHART) -> list[Outcome]:
+def run_beyond(combos: Sequence[BeyondCombo] | None = None, chart: Path = CHART) -> list[Outcome[BeyondCombo]]:
     """The beyond-the-page matrix, batched like the page's: one umbrella render, one nca batch."""
     combos = beyond_combinations() if combos is None else combos
     values = [c.values() for c in combos]
     validate_values(values, chart)
     rendered = render_many(values, chart)
     clusters = [cluster_for(effective_values(v)) for v in values]
-    results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters)])
-    return [Outcome(c, compare(effective_values(v), r, cl), r, objs)  # type: ignore[arg-type]
-            for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered)]
+    results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters, strict=True)])
+    return [Outcome(c, compare(effective_values(v), r, cl), r, objs)
+            for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)]
 
 
-def report(outcomes: Sequence[Outcome], limit: int = 10) -> str:
+def report(outcomes: Sequence[Outcome[Combo]] | Sequence[Outcome[BeyondCombo]], limit: int = 10) -> str:
     bad = [o for o in outcomes if o.diff]
     lines = [f"{len(outcomes)} combinations, {len(bad)} with undocumented or blocked flows"]
     for o in bad[:limit]:
@@ -370,14 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nbeyond the page: " + report(beyond))
     if args.bench:
         print(f"beyond the page: {len(beyond)} combinations in {time.perf_counter() - t0:.1f} s wall")
-    outcomes = [*outcomes, *beyond]
     if args.bench:
-        n = len(outcomes)
+        n = len(outcomes) + len(beyond)
         print(f"\nmatrix: {n} combinations in {t.total:.1f} s wall on {os.cpu_count()} cores "
               f"(render {t.render:.1f} s, nca {t.analyze:.1f} s, compare {t.compare:.1f} s; "
               f"{1000 * t.total / n:.1f} ms per combination); "
               f"CPU {t.cpu:.1f} s (render {t.cpu_render:.1f} s, nca {t.cpu_analyze:.1f} s)")
-    return 1 if any(o.diff for o in outcomes) else 0
+    return 1 if any(o.diff for o in outcomes) or any(o.diff for o in beyond) else 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Batch driver for network-config-analyzer (nca), run with the nca venv's python.
 
-    python nca_driver.py < batch.json          one batch in, one JSON answer out
-    python nca_driver.py --serve               one batch per stdin line, one answer line each
+    python nca-driver.py < batch.json          one batch in, one JSON answer out
+    python nca-driver.py --serve               one batch per stdin line, one answer line each
     --no-cache                                 parse every scenario from scratch (to check the cache)
 
-nca pins its own dependencies, so it cannot be imported by the harness; `tools/connectivity.py`
-starts this script once per batch. stdin: one JSON document
+nca pins its own dependencies, so it cannot be imported by the harness: tools/connectivity/engine.py
+starts this script by path, once per batch. It lives outside the harness's packages (tools/libexec/,
+excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON document
     {"scenarios": [{"id": str,
                     "namespaces": [{"name": str, "labels": {..}}],
                     "pods": [{"name": str, "namespace": str, "labels": {..}}],

@@ -1,6 +1,6 @@
 """`make verify`: what the chart's policies let through, for your values, against the documentation.
 
-    python -m tools.verify [--values my-env.yaml] [--live netpol.yaml] [--svg out.svg]
+    python -m tools.connectivity.verify [--values my-env.yaml] [--live netpol.yaml] [--svg out.svg]
 
 Renders the chart with your values, places the fixture pods where your values say they live, lets
 network-config-analyzer compute every allowed connection, and prints the connectivity table and its
@@ -21,12 +21,15 @@ from typing import Any
 
 import yaml
 
-from tools.connectivity import (ANY_PORT, Cluster, EngineError, Flow, FlowDiff, Result, Scenario, analyze, cidrs_str,
-                                group_ports, normalize, to_svg)
-from tools.expected import actual_flows, cluster_for, compare, effective_values, expected_flows, isolated
+from tools.connectivity.cluster import Cluster, cluster_for
+from tools.connectivity.engine import EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, normalize
+from tools.connectivity.intervals import cidrs_str
+from tools.connectivity.model import actual_flows, compare, expected_flows, isolated
 from tools.paths import ROOT
 from tools.policy import normal
 from tools.render import RenderError, render
+from tools.values import effective_values
 
 Obj = dict[str, Any]
 DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
@@ -132,9 +135,9 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     """How the cluster's policies differ from the render: by object (name, and meaning of the spec),
     then by connectivity (nca's semantic diff on the fixture: what installing the chart would add or
     remove)."""
-    from tools.connectivity import semantic_diff
+    def key(o: Obj) -> tuple[str, str]:
+        return o["metadata"].get("namespace", ""), o["metadata"]["name"]
 
-    key = lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])  # noqa: E731
     lv, rd = {key(o): o for o in live}, {key(o): o for o in rendered}
     lines = []
     for k in sorted(rd.keys() - lv.keys()):
