@@ -38,12 +38,18 @@ def table_policy(target: str) -> Obj:
         if row.origin != "anywhere":
             rule["from"] = [{"podSelector": {"matchLabels": facts.labels(row.origin)}}]
         ingress.append(rule)
-    return {"metadata": {"name": target},
-            "spec": {"podSelector": {"matchLabels": facts.labels(target)}, "ingress": ingress, "policyTypes": ["Ingress"]}}
+    return {
+        "metadata": {"name": target},
+        "spec": {"podSelector": {"matchLabels": facts.labels(target)}, "ingress": ingress, "policyTypes": ["Ingress"]},
+    }
 
 
 def assert_matches_table(obj: Obj, target: str) -> None:
     """A rendered policy admits what the page's table for `target` lists, on the pods it names."""
     got, want = normal(obj), normal(table_policy(target))
-    assert (got.pod_selector, got.policy_types, got.ingress, got.egress) == \
-        (want.pod_selector, want.policy_types, want.ingress, want.egress)
+    assert (got.pod_selector, got.policy_types, got.ingress, got.egress) == (
+        want.pod_selector,
+        want.policy_types,
+        want.ingress,
+        want.egress,
+    )

@@ -3,7 +3,6 @@ ci/ folder holds exactly the defaults, the max config and every worked example (
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -41,13 +40,17 @@ def chart_copy(tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("bad, message", [
-    # an unknown key: helm lint fails on the schema, naming the key
-    ("denyAllIngres:\n  enabled: true\n", "denyAllIngres"),
-    # a YAML defect the chart would accept: ct's yamllint config refuses it
-    ("denyAllIngress:\n  enabled: true\ndenyAllIngress:\n  enabled: false\n", "key-duplicates"),
-    ("denyAllIngress:   \n  enabled: true\n", "trailing-spaces"),
-], ids=["unknown-key", "duplicate-key", "trailing-spaces"])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        # an unknown key: helm lint fails on the schema, naming the key
+        ("denyAllIngres:\n  enabled: true\n", "denyAllIngres"),
+        # a YAML defect the chart would accept: ct's yamllint config refuses it
+        ("denyAllIngress:\n  enabled: true\ndenyAllIngress:\n  enabled: false\n", "key-duplicates"),
+        ("denyAllIngress:   \n  enabled: true\n", "trailing-spaces"),
+    ],
+    ids=["unknown-key", "duplicate-key", "trailing-spaces"],
+)
 def test_ct_lint_fails_on_a_bad_ci_values_file(chart_copy: Path, bad: str, message: str) -> None:
     (chart_copy / "ci" / "bad-values.yaml").write_text(bad)
     proc = ct.lint(paths.HELM, charts=[chart_copy])
@@ -79,7 +82,7 @@ def test_every_example_is_a_ci_values_file() -> None:
     missing = []
     for example in paths.examples():
         link = CI / f"{example.stem}-values.yaml"
-        if not link.is_symlink() or os.readlink(link) != f"../examples/{example.name}":
+        if not link.is_symlink() or str(link.readlink()) != f"../examples/{example.name}":
             missing.append(f"{link.relative_to(paths.ROOT)} -> ../examples/{example.name}")
     assert not missing, "ci/ lacks links (run `make ci-values`):\n  " + "\n  ".join(missing)
 
@@ -91,16 +94,23 @@ def test_ci_holds_the_defaults_the_max_config_and_links_to_examples_only() -> No
             assert f.is_file() and not f.is_symlink(), f"{f.name}: its only copy, not a link"
         else:
             assert f.is_symlink() and f.name.endswith("-values.yaml"), f"{f.name}: not a ci/ values file"
-            target = os.readlink(f)
-            assert target.startswith("../examples/") and target.removeprefix("../examples/") in examples, \
+            target = str(f.readlink())
+            assert target.startswith("../examples/") and target.removeprefix("../examples/") in examples, (
                 f"{f.name} -> {target}: no such example (a removed example leaves its link behind)"
-    assert OWN_FILES <= {f.name for f in CI.iterdir()}
+            )
+    assert {f.name for f in CI.iterdir()} >= OWN_FILES
     assert yaml.safe_load((CI / "default-values.yaml").read_text()) is None, "default-values.yaml sets nothing"
 
 
 def test_the_max_config_has_one_copy() -> None:
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=paths.ROOT, capture_output=True, check=True).stdout
     content = paths.MAX_VALUES.read_bytes()
-    copies = [f for f in tracked.decode().split("\0") if f and (paths.ROOT / f).is_file()
-              and not (paths.ROOT / f).is_symlink() and (paths.ROOT / f).read_bytes() == content]
+    copies = [
+        f
+        for f in tracked.decode().split("\0")
+        if f
+        and (paths.ROOT / f).is_file()
+        and not (paths.ROOT / f).is_symlink()
+        and (paths.ROOT / f).read_bytes() == content
+    ]
     assert copies == [str(paths.MAX_VALUES.relative_to(paths.ROOT))]

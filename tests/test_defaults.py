@@ -19,8 +19,9 @@ TABULATED = facts.switches()["deployOperatorNetworkPolicy"] + facts.switches()["
 
 
 def test_defaults_render_the_pages_flink_policies_and_nothing_the_page_leaves_off():
-    page = [o for o in facts.documented_objects(None)
-            if o["metadata"]["name"] != "default-deny-ingress"]  # "not created by default"
+    page = [
+        o for o in facts.documented_objects(None) if o["metadata"]["name"] != "default-deny-ingress"
+    ]  # "not created by default"
     assert_objects_are_the_pages(rendered(), page, TABULATED)
 
 
@@ -28,8 +29,9 @@ def test_with_deny_all_and_metrics_every_page_object_is_rendered_object_for_obje
     assert_objects_are_the_pages(rendered(FULL_PAGE), facts.documented_objects(9250), TABULATED)
 
 
-@pytest.mark.parametrize("switch, target", [("deployOperatorNetworkPolicy", "ep-operator"),
-                                            ("deployNetworkPolicies", "ep-instance")])
+@pytest.mark.parametrize(
+    "switch, target", [("deployOperatorNetworkPolicy", "ep-operator"), ("deployNetworkPolicies", "ep-instance")]
+)
 def test_ep_policies_match_the_pages_tables(switch, target):
     [name] = facts.switches()[switch]
     assert_matches_table(by_name(rendered())[name], target)

@@ -17,10 +17,10 @@ import yaml
 from tests.conftest import rendered
 from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages
 from tools import facts
-from tools.values import merge
 from tools.paths import CHART, ROOT
 from tools.policy import normal
 from tools.render import by_name
+from tools.values import merge
 
 EXAMPLES = CHART / "examples"
 # The values that reproduce each of the page's variants (decision ep-1.5-two-allow-apiserver-ep-webhook:
@@ -28,8 +28,10 @@ EXAMPLES = CHART / "examples"
 VARIANTS: dict[str, tuple[Path, dict[str, Any]]] = {
     "kubernetes": (EXAMPLES / "ep-1.5-kubernetes.yaml", {}),
     "openshift": (EXAMPLES / "ep-1.5-openshift.yaml", {}),
-    "openshift-cidr": (EXAMPLES / "ep-1.5-kubernetes.yaml",
-                       {"eventProcessing": {"operator": {"policyName": "allow-apiserver-ep-webhook"}}}),
+    "openshift-cidr": (
+        EXAMPLES / "ep-1.5-kubernetes.yaml",
+        {"eventProcessing": {"operator": {"policyName": "allow-apiserver-ep-webhook"}}},
+    ),
 }
 # The EP instance's policy: the 1.5 page, like the 1.0 page, only tabulates it.
 TABULATED = facts.switches()["deployNetworkPolicies"]
@@ -51,8 +53,9 @@ def test_every_variant_of_the_page_has_its_values():
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_with_deny_all_and_metrics_the_example_renders_the_variants_objects(variant):
-    assert_objects_are_the_pages(rendered(example_values(variant, FULL_PAGE)),
-                                 facts.ep15_objects(variant, metrics_port=9250), TABULATED)
+    assert_objects_are_the_pages(
+        rendered(example_values(variant, FULL_PAGE)), facts.ep15_objects(variant, metrics_port=9250), TABULATED
+    )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -93,8 +96,11 @@ def test_flink_operator_443_holds_for_the_1_0_page_only():
 def test_two_allow_apiserver_ep_webhook_objects_are_two_variants():
     """Decision ep-1.5-two-allow-apiserver-ep-webhook: the page's two objects of that name differ; the first
     (host-network) is the OpenShift variant's, the second is ibm-ep-allow-webhook under another name."""
-    named = [(o, v) for o, v in zip(facts.ep15_page_objects(), facts.load_ep15()["objects"])
-             if o["metadata"]["name"] == "allow-apiserver-ep-webhook"]
+    named = [
+        (o, v)
+        for o, v in zip(facts.ep15_page_objects(), facts.load_ep15()["objects"], strict=True)
+        if o["metadata"]["name"] == "allow-apiserver-ep-webhook"
+    ]
     assert [v["variants"] for _, v in named] == [["openshift"], ["openshift-cidr"]]
     (host_network, _), (cidr, _) = named
     assert normal(host_network) != normal(cidr)
@@ -108,8 +114,13 @@ def test_example_cidr_is_the_pages_and_the_header_says_to_replace_it():
     """Decision ep-1.5-example-cidr: the page's objects all use one example address; the Kubernetes
     example uses it for both operators (so the render is the page's), and tells the user to replace it."""
     cidr = facts.load_ep15()["exampleCidr"]
-    blocks = {p["ipBlock"]["cidr"] for o in facts.ep15_page_objects() for r in o["spec"].get("ingress", [])
-              for p in r.get("from", []) if "ipBlock" in p}
+    blocks = {
+        p["ipBlock"]["cidr"]
+        for o in facts.ep15_page_objects()
+        for r in o["spec"].get("ingress", [])
+        for p in r.get("from", [])
+        if "ipBlock" in p
+    }
     assert blocks == {cidr}
     path, _ = VARIANTS["kubernetes"]
     values = yaml.safe_load(path.read_text())
@@ -127,8 +138,11 @@ def test_ui_and_metrics_stay_open_on_the_openshift_example():
     page = facts.ep15_objects("openshift", metrics_port=9250)
     as_printed = rendered(example_values("openshift", FULL_PAGE))
     assert_objects_are_the_pages(as_printed, page, TABULATED)
-    narrowed = example_values("openshift", FULL_PAGE,
-                              {"eventProcessing": {"instance": {"uiFrom": "auto"}}, "flink": {"metrics": {"from": "auto"}}})
+    narrowed = example_values(
+        "openshift",
+        FULL_PAGE,
+        {"eventProcessing": {"instance": {"uiFrom": "auto"}}, "flink": {"metrics": {"from": "auto"}}},
+    )
     got, want = by_name(rendered(narrowed)), by_name(page)
     monitoring = "ibm-eventautomation-flink-jobmanager-monitoring"
     assert normal(got[monitoring]) != normal(want[monitoring])

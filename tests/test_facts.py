@@ -15,8 +15,9 @@ from tools import facts
 from tools.paths import SPEC, SPEC_EP15
 
 needs_page = pytest.mark.skipif(not SPEC.exists(), reason=f"the spec page is not at {SPEC}")
-needs_ep15_page = pytest.mark.skipif(not (SPEC.exists() and SPEC_EP15.exists()),
-                                     reason=f"the spec pages are not at {SPEC} and {SPEC_EP15}")
+needs_ep15_page = pytest.mark.skipif(
+    not (SPEC.exists() and SPEC_EP15.exists()), reason=f"the spec pages are not at {SPEC} and {SPEC_EP15}"
+)
 
 
 def _yaml_blocks(page: Path = SPEC) -> list[str]:
@@ -54,10 +55,12 @@ def _table_rows(heading: str, page: Path = SPEC) -> list[list[str]]:
     return rows[1:]  # drop the header
 
 
-HEADINGS = {"Event Processing operator pod": "### {{site.data.reuse.ep_name}} operator pod",
-            "Flink operator pod": "### Flink operator pod",
-            "Event Processing pod": "### {{site.data.reuse.ep_name}} pod",
-            "Flink operand pods (job and task managers)": "### Flink operand pods"}
+HEADINGS = {
+    "Event Processing operator pod": "### {{site.data.reuse.ep_name}} operator pod",
+    "Flink operator pod": "### Flink operator pod",
+    "Event Processing pod": "### {{site.data.reuse.ep_name}} pod",
+    "Flink operand pods (job and task managers)": "### Flink operand pods",
+}
 
 
 @needs_page
@@ -82,13 +85,20 @@ def test_labels_match_the_pages_yaml():
     jm = objs["ibm-eventautomation-flink-jobmanager"]["spec"]
     assert jm["podSelector"]["matchLabels"] == facts.labels("flink-jobmanager")
     peers = [p["podSelector"]["matchLabels"] for p in jm["ingress"][0]["from"]]
-    assert peers == [facts.labels("flink-jobmanager"), facts.labels("flink-taskmanager"), facts.labels("flink-operator")]
+    assert peers == [
+        facts.labels("flink-jobmanager"),
+        facts.labels("flink-taskmanager"),
+        facts.labels("flink-operator"),
+    ]
     sa = objs["ibm-eventautomation-flink-jobmanager-stream-authoring"]["spec"]
     assert sa["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == facts.labels("ep-instance")
-    assert objs["ibm-eventautomation-flink-jobmanager-rpc-blob"]["spec"]["podSelector"]["matchLabels"] == facts.labels("flink")
+    assert objs["ibm-eventautomation-flink-jobmanager-rpc-blob"]["spec"]["podSelector"]["matchLabels"] == facts.labels(
+        "flink"
+    )
 
 
 # ---------------------------------------------------------------- the EP 1.1-1.5 page
+
 
 @needs_ep15_page
 def test_ep15_objects_are_the_pages_network_policies_verbatim():
@@ -143,14 +153,18 @@ def test_ep15_variants_each_hold_one_policy_per_name():
         selected = [o["spec"]["podSelector"].get("matchLabels") for o in objs]
         assert selected.count(facts.labels("ep-operator")) == 1, variant
         assert selected.count(facts.labels("flink-operator")) == 1, variant
-        assert set(names) > {o["metadata"]["name"] for o in facts.documented_objects(9250)} - \
-            {"ibm-eventautomation-flink-operator"}, variant
+        assert set(names) > {o["metadata"]["name"] for o in facts.documented_objects(9250)} - {
+            "ibm-eventautomation-flink-operator"
+        }, variant
 
 
 def test_ep15_page_selects_the_ep_operator_by_the_labels_the_1_0_facts_chose():
     """Decision ep-pod-labels: the 1.0 page never shows the EP operator pod's labels; the 1.5 page's
     objects select it by exactly the labels the chart chose."""
     for variant in facts.ep15_variants():
-        [op] = [o for o in facts.ep15_objects(variant) if o["metadata"]["name"] in
-                ("ibm-ep-allow-webhook", "allow-apiserver-ep-webhook")]
+        [op] = [
+            o
+            for o in facts.ep15_objects(variant)
+            if o["metadata"]["name"] in ("ibm-ep-allow-webhook", "allow-apiserver-ep-webhook")
+        ]
         assert op["spec"]["podSelector"]["matchLabels"] == facts.labels("ep-operator")

@@ -37,8 +37,13 @@ def test_every_generated_file_is_current() -> None:
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     """A copy of the files the generator reads and writes (and the package, for the CLI)."""
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for rel in filter(None, tracked):
         src = ROOT / rel
         wanted = rel.startswith(("charts/", "docs/readme/", "tools/")) or rel in ("README.md", "LICENSE")
@@ -72,11 +77,15 @@ def test_a_deleted_generated_file_is_named_stale(clone: Path) -> None:
 def test_a_source_change_makes_its_artefacts_stale(clone: Path) -> None:
     """A description edited in the schema reaches values.yaml and both READMEs."""
     schema = clone / "charts/ibm-ep-network-policies/values.schema.json"
-    schema.write_text(schema.read_text().replace("Name of the deny-all policy (the page's).",
-                                                 "Name of the deny-all policy (the page's), edited.", 1))
+    schema.write_text(
+        schema.read_text().replace(
+            "Name of the deny-all policy (the page's).", "Name of the deny-all policy (the page's), edited.", 1
+        )
+    )
     assert sorted(generate.stale(Tree(clone))) == sorted(
-        clone / p for p in ("README.md", "charts/ibm-ep-network-policies/README.md",
-                            "charts/ibm-ep-network-policies/values.yaml"))
+        clone / p
+        for p in ("README.md", "charts/ibm-ep-network-policies/README.md", "charts/ibm-ep-network-policies/values.yaml")
+    )
 
 
 def test_the_check_command_fails_naming_the_file_and_writes_nothing(clone: Path) -> None:
@@ -84,8 +93,13 @@ def test_the_check_command_fails_naming_the_file_and_writes_nothing(clone: Path)
     values = clone / "charts/ibm-ep-network-policies/values.yaml"
     edited = values.read_text().replace("# -- Cluster DNS", "# -- The cluster DNS", 1)
     values.write_text(edited)
-    proc = subprocess.run([sys.executable, "-m", "tools.generate", "--check", "--root", str(clone)],
-                          cwd=clone, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.generate", "--check", "--root", str(clone)],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert proc.stderr == "stale: charts/ibm-ep-network-policies/values.yaml (run `make generate`)\n"
     assert values.read_text() == edited
@@ -107,7 +121,7 @@ def test_values_yaml_carries_no_prose_but_the_schemas() -> None:
     descriptions = set(_descriptions(Tree().schema))
     text = (CHART / "values.yaml").read_text()
     blocks: list[list[str]] = [[]]
-    for line in text[text.index("\n\n"):].splitlines():
+    for line in text[text.index("\n\n") :].splitlines():
         if line.strip().startswith("#"):
             blocks[-1].append(line.strip().removeprefix("# --").removeprefix("#").strip())
         elif blocks[-1]:

@@ -16,7 +16,10 @@ from tools.render import helm_template
 from tools.schemas import versions
 
 VERSIONS = versions()
-LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+LOCATION = str(
+    SCHEMAS
+    / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 
 def test_schemas_cover_1_25_through_1_37():
@@ -28,9 +31,22 @@ def test_schemas_cover_1_25_through_1_37():
 
 def kubeconform(manifest: str, version: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [str(KUBECONFORM), "-strict", "-summary", "-output", "json", "-kubernetes-version", version,
-         "-schema-location", LOCATION, "-"],
-        input=manifest, capture_output=True, text=True)
+        [
+            str(KUBECONFORM),
+            "-strict",
+            "-summary",
+            "-output",
+            "json",
+            "-kubernetes-version",
+            version,
+            "-schema-location",
+            LOCATION,
+            "-",
+        ],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
     report: dict[str, Any] = json.loads(proc.stdout)
     report["returncode"] = proc.returncode
     return report
@@ -38,8 +54,10 @@ def kubeconform(manifest: str, version: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, str]:
-    return {"defaults": helm_template(),
-            **{name: helm_template(yaml.safe_load(path.read_text())) for name, path in VALUES_FILES.items()}}
+    return {
+        "defaults": helm_template(),
+        **{name: helm_template(yaml.safe_load(path.read_text())) for name, path in VALUES_FILES.items()},
+    }
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -53,8 +71,10 @@ def test_render_is_valid(manifests, case, version):
 
 def test_kubeconform_catches_an_invalid_policy():
     """The check can fail: an unknown field and a bad protocol are rejected, offline."""
-    bad = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
-           "spec: {podSelector: {}, ingres: [], policyTypes: [Ingress]}\n")
+    bad = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
+        "spec: {podSelector: {}, ingres: [], policyTypes: [Ingress]}\n"
+    )
     report = kubeconform(bad, VERSIONS[-1])
     assert report["returncode"] != 0 and report["summary"]["invalid"] == 1
 
@@ -72,6 +92,6 @@ def test_the_1_5_pages_openshift_webhook_policy_is_rejected_as_printed_and_the_c
     assert 'key "policyTypes" already set in map' in report["resources"][0]["msg"]
     values = yaml.safe_load((CHART / "examples" / "ep-1.5-openshift.yaml").read_text())
     manifest = helm_template(values, args=["--show-only", "templates/ep-operator.yaml"])
-    assert "name: \"allow-apiserver-ep-webhook\"" in manifest and manifest.count("policyTypes:") == 1
+    assert 'name: "allow-apiserver-ep-webhook"' in manifest and manifest.count("policyTypes:") == 1
     report = kubeconform(manifest, VERSIONS[-1])
     assert report["returncode"] == 0 and report["summary"]["valid"] == 1

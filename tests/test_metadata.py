@@ -24,8 +24,16 @@ URL = re.compile(r"^https://[A-Za-z0-9.-]+(/[^\s]*)?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 # ArtifactHub's vocabularies (its Helm annotations documentation).
 CHANGE_KINDS = {"added", "changed", "deprecated", "removed", "fixed", "security"}
-CATEGORIES = {"ai-machine-learning", "database", "integration-delivery", "monitoring-logging", "networking",
-              "security", "storage", "streaming-messaging"}
+CATEGORIES = {
+    "ai-machine-learning",
+    "database",
+    "integration-delivery",
+    "monitoring-logging",
+    "networking",
+    "security",
+    "storage",
+    "streaming-messaging",
+}
 DOCS_PAGE = "https://ibm.github.io/event-automation/ep/security/network-policies/"
 
 
@@ -97,8 +105,12 @@ def test_examples_install_commands_name_files_that_exist() -> None:
 
 
 def package(chart: Path, destination: Path, helm: Path = paths.HELM) -> Path:
-    out = subprocess.run([str(helm), "package", str(chart), "--destination", str(destination)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(helm), "package", str(chart), "--destination", str(destination)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return Path(out.strip().rsplit(": ", 1)[1])
 
 
@@ -110,8 +122,14 @@ def test_package_ships_readme_license_and_template_tests_but_not_the_unittest_su
     (chart / "templates" / "tests" / "test-connection.yaml").write_text("# a helm test hook would go here\n")
     with tarfile.open(package(chart, tmp_path)) as tgz:
         names = {n.removeprefix(f"{META['name']}/") for n in tgz.getnames()}
-    assert {"README.md", "LICENSE", "Chart.yaml", "values.yaml", "values.schema.json",
-            "templates/tests/test-connection.yaml"} <= names
+    assert {
+        "README.md",
+        "LICENSE",
+        "Chart.yaml",
+        "values.yaml",
+        "values.schema.json",
+        "templates/tests/test-connection.yaml",
+    } <= names
     assert not any(n.startswith("tests/") for n in names), sorted(names)
     assert any(n.startswith("examples/") for n in names)
 
@@ -119,8 +137,9 @@ def test_package_ships_readme_license_and_template_tests_but_not_the_unittest_su
 @pytest.mark.parametrize("helm", sorted(HELMS))
 def test_helm_show_readme_of_the_package_prints_the_generated_readme(tmp_path: Path, helm: str) -> None:
     archive = package(CHART, tmp_path, HELMS[helm])
-    shown = subprocess.run([str(HELMS[helm]), "show", "readme", str(archive)],
-                           capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(
+        [str(HELMS[helm]), "show", "readme", str(archive)], capture_output=True, text=True, check=True
+    ).stdout
     generated = Tree().artefacts()[CHART / "README.md"]()
     assert shown == generated + "\n"  # the file, byte for byte, and the newline helm prints after it
     assert (CHART / "README.md").read_text() == generated
@@ -129,7 +148,10 @@ def test_helm_show_readme_of_the_package_prints_the_generated_readme(tmp_path: P
 @pytest.mark.parametrize("helm", sorted(HELMS))
 def test_helm_show_chart_of_the_package_carries_the_metadata(tmp_path: Path, helm: str) -> None:
     archive = package(CHART, tmp_path, HELMS[helm])
-    shown = yaml.safe_load(subprocess.run([str(HELMS[helm]), "show", "chart", str(archive)],
-                                          capture_output=True, text=True, check=True).stdout)
+    shown = yaml.safe_load(
+        subprocess.run(
+            [str(HELMS[helm]), "show", "chart", str(archive)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     for key in ("home", "sources", "maintainers", "annotations", "version", "kubeVersion"):
         assert shown[key] == META[key], key

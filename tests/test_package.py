@@ -28,8 +28,12 @@ def git(*args: str, cwd: Path = paths.ROOT) -> str:
 
 
 def make_package(repo: Path, dist: Path, *make_vars: str) -> Path:
-    proc = subprocess.run(["make", "-C", str(repo), "package", f"DIST={dist}", *make_vars],
-                          env=clean_env(), capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "-C", str(repo), "package", f"DIST={dist}", *make_vars],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (archive,) = dist.glob("*.tgz")
     return archive
@@ -37,8 +41,12 @@ def make_package(repo: Path, dist: Path, *make_vars: str) -> Path:
 
 def helm_package(chart: Path, dist: Path) -> Path:
     """Plain `helm package`: file times as the checkout left them."""
-    subprocess.run([str(paths.HELM), "package", str(chart), "--destination", str(dist)], env=clean_env(),
-                   capture_output=True, check=True)
+    subprocess.run(
+        [str(paths.HELM), "package", str(chart), "--destination", str(dist)],
+        env=clean_env(),
+        capture_output=True,
+        check=True,
+    )
     (archive,) = dist.glob("*.tgz")
     return archive
 
@@ -68,8 +76,10 @@ def clones(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_two_clones_package_byte_identical_archives(clones: tuple[Path, Path], tmp_path: Path) -> None:
     a, b = (make_package(c, tmp_path / c.name) for c in clones)
     assert a.name == b.name
-    assert a.read_bytes() == b.read_bytes(), (hashlib.sha256(a.read_bytes()).hexdigest(),
-                                              hashlib.sha256(b.read_bytes()).hexdigest())
+    assert a.read_bytes() == b.read_bytes(), (
+        hashlib.sha256(a.read_bytes()).hexdigest(),
+        hashlib.sha256(b.read_bytes()).hexdigest(),
+    )
     # Every file carries the commit's time, not the checkout's.
     commit_time = int(git("log", "-1", "--format=%ct", cwd=clones[0]))
     assert {m.mtime for m, _ in members(a).values()} == {commit_time}
@@ -87,8 +97,9 @@ def test_package_holds_exactly_what_helm_packages_from_the_chart(clones: tuple[P
         assert (info.mode, info.uid, info.gid, info.uname, info.gname) == (0o644, 0, 0, "", ""), name
 
 
-def test_package_ships_the_examples_but_not_ci_or_the_unittest_suites(clones: tuple[Path, Path],
-                                                                      tmp_path: Path) -> None:
+def test_package_ships_the_examples_but_not_ci_or_the_unittest_suites(
+    clones: tuple[Path, Path], tmp_path: Path
+) -> None:
     names = members(make_package(clones[0], tmp_path / "dist"))
     top = {n.split("/")[1] for n in names}
     assert "examples" in top and "templates" in top

@@ -28,13 +28,13 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Key]:
 
 @pytest.fixture(scope="module")
 def signed(key: Key, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_package(paths.ROOT, tmp_path_factory.mktemp("dist"), f"SIGN_KEY={key.name}",
-                        f"KEYRING={key.secring}")
+    return make_package(paths.ROOT, tmp_path_factory.mktemp("dist"), f"SIGN_KEY={key.name}", f"KEYRING={key.secring}")
 
 
 def verify(helm: str, archive: Path, pubring: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HELMS[helm]), "verify", str(archive), "--keyring", str(pubring)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(HELMS[helm]), "verify", str(archive), "--keyring", str(pubring)], capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize("helm", sorted(HELMS))
@@ -70,8 +70,7 @@ def retarred_with_values_changed(archive: Path) -> bytes:
 
 @pytest.mark.parametrize("helm", sorted(HELMS))
 @pytest.mark.parametrize("tamper", ["one-byte", "file-changed-and-retarred"])
-def test_tampered_archive_fails_verification(helm: str, tamper: str, signed: Path, key: Key,
-                                             tmp_path: Path) -> None:
+def test_tampered_archive_fails_verification(helm: str, tamper: str, signed: Path, key: Key, tmp_path: Path) -> None:
     data = bytearray(signed.read_bytes())
     if tamper == "one-byte":
         data[len(data) // 2] ^= 0x01

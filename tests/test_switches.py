@@ -18,8 +18,11 @@ def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
 
 
 # Deny-all with a product policy off is refused unless acknowledged (tests/test_beyond_page.py).
-ALL_ON = _merge(*(put({}, s, True) for s in facts.switches()), put({}, "flink.metrics.port", 9250),
-                put({}, "acknowledge.denyAllWithoutProductPolicies", True))
+ALL_ON = _merge(
+    *(put({}, s, True) for s in facts.switches()),
+    put({}, "flink.metrics.port", 9250),
+    put({}, "acknowledge.denyAllWithoutProductPolicies", True),
+)
 
 
 def test_defaults_turn_on_exactly_the_documented_switches():

@@ -31,13 +31,23 @@ def lint(helm: Path, charts: Sequence[Path] = (), cwd: Path = ROOT) -> subproces
         (Path(tmp) / "bin").mkdir()
         (Path(tmp) / "bin" / "helm").symlink_to(helm)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
-        env.update(PATH=os.pathsep.join([f"{tmp}/bin", str(VENV_BIN), env.get("PATH", "/usr/bin:/bin")]),
-                   # `helm dependency build` (ct runs it first) writes helm's cache: keep it private
-                   HELM_CACHE_HOME=f"{tmp}/cache", HELM_CONFIG_HOME=f"{tmp}/config",
-                   HELM_DATA_HOME=f"{tmp}/data")
-        cmd = [str(CT), "lint", "--config", str(CONFIG),
-               "--lint-conf", str(CT_ETC / "lintconf.yaml"),
-               "--chart-yaml-schema", str(CT_ETC / "chart_schema.yaml")]
+        env.update(
+            PATH=os.pathsep.join([f"{tmp}/bin", str(VENV_BIN), env.get("PATH", "/usr/bin:/bin")]),
+            # `helm dependency build` (ct runs it first) writes helm's cache: keep it private
+            HELM_CACHE_HOME=f"{tmp}/cache",
+            HELM_CONFIG_HOME=f"{tmp}/config",
+            HELM_DATA_HOME=f"{tmp}/data",
+        )
+        cmd = [
+            str(CT),
+            "lint",
+            "--config",
+            str(CONFIG),
+            "--lint-conf",
+            str(CT_ETC / "lintconf.yaml"),
+            "--chart-yaml-schema",
+            str(CT_ETC / "chart_schema.yaml"),
+        ]
         cmd += ["--charts", ",".join(map(str, charts))] if charts else ["--all"]
         return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
 

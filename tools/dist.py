@@ -47,8 +47,15 @@ def source_date_epoch(repo: Path = ROOT) -> str:
         raise DistError(f"no commit time to stamp the archive with (set SOURCE_DATE_EPOCH): {e}") from None
 
 
-def package(destination: Path, *, chart: Path = CHART, helm: Path = HELM, sign_key: str | None = None,
-            keyring: Path | None = None, passphrase_file: Path | None = None) -> Path:
+def package(
+    destination: Path,
+    *,
+    chart: Path = CHART,
+    helm: Path = HELM,
+    sign_key: str | None = None,
+    keyring: Path | None = None,
+    passphrase_file: Path | None = None,
+) -> Path:
     """`helm package` (helm v4: SOURCE_DATE_EPOCH) into destination; with sign_key also the .prov.
     keyring is the *secret* keyring holding sign_key (`gpg --export-secret-keys`: helm reads only
     the legacy format)."""
@@ -75,11 +82,14 @@ def publish(archive: Path, registry: str, *, helm: Path = HELM, plain_http: bool
     name, version = _name_version(archive, helm)
     ref = f"{registry.rstrip('/')}/{name}"
     flags = ["--plain-http"] if plain_http else []
-    shown = subprocess.run([str(helm), "show", "chart", ref, "--version", version, *flags],
-                           capture_output=True, text=True)
+    shown = subprocess.run(
+        [str(helm), "show", "chart", ref, "--version", version, *flags], capture_output=True, text=True
+    )
     if shown.returncode == 0:
-        raise DistError(f"{ref} already has version {version}: bump `version` in Chart.yaml "
-                        "(a published version is never overwritten)")
+        raise DistError(
+            f"{ref} already has version {version}: bump `version` in Chart.yaml "
+            "(a published version is never overwritten)"
+        )
     _run([str(helm), "push", str(archive), registry, *flags])
     return f"{ref}:{version}"
 
@@ -106,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     pb.add_argument("--plain-http", action="store_true", help="registry without TLS (tests only)")
     args = ap.parse_args(argv)
     try:
-        archive = package(args.destination, sign_key=args.sign_key, keyring=args.keyring,
-                          passphrase_file=args.passphrase_file)
+        archive = package(
+            args.destination, sign_key=args.sign_key, keyring=args.keyring, passphrase_file=args.passphrase_file
+        )
         print(f"packaged {archive}" + (f" and {archive}.prov" if args.sign_key else ""))
         if args.cmd == "publish":
             print(f"pushed {publish(archive, args.registry, plain_http=args.plain_http)}")

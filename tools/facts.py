@@ -41,8 +41,9 @@ def labels(workload: str) -> dict[str, str]:
 
 def ingress_rows() -> list[IngressRow]:
     fields = IngressRow.__dataclass_fields__
-    rows: list[dict[str, Any]] = [{k: tuple(v) if isinstance(v, list) else v for k, v in r.items() if k in fields}
-                                  for r in load()["ingress"]]
+    rows: list[dict[str, Any]] = [
+        {k: tuple(v) if isinstance(v, list) else v for k, v in r.items() if k in fields} for r in load()["ingress"]
+    ]
     return [IngressRow(**r) for r in rows]
 
 
@@ -83,9 +84,10 @@ def documented_objects(metrics_port: int | None = None) -> list[Obj]:
 
 # ---------------------------------------------------------------- the EP 1.1-1.5 page
 
+
 @cache
 def load_ep15() -> dict[str, Any]:
-    data = yaml.safe_load(FACTS_EP15.read_text())
+    data: dict[str, Any] = yaml.safe_load(FACTS_EP15.read_text())
     assert data["base"] == FACTS.name, f"{FACTS_EP15.name} refers to {data['base']}"
     return data
 
@@ -94,8 +96,10 @@ def _ep15_entries() -> list[tuple[Obj, tuple[str, ...]]]:
     """(object, variants) of each object the 1.5 page prints, `base` references resolved."""
     base = {o["metadata"]["name"]: o for o in load()["objects"]}
     every = tuple(ep15_variants())
-    return [(base[e["base"]] if "base" in e else e["object"], tuple(e.get("variants") or every))
-            for e in load_ep15()["objects"]]
+    return [
+        (base[e["base"]] if "base" in e else e["object"], tuple(e.get("variants") or every))
+        for e in load_ep15()["objects"]
+    ]
 
 
 def ep15_variants() -> dict[str, dict[str, str]]:

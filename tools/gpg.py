@@ -37,12 +37,20 @@ def throwaway_key(directory: Path) -> Iterator[Key]:
     env = {**os.environ, "GNUPGHOME": str(home)}
 
     def gpg(*args: str, stdin: str | None = None) -> bytes:
-        return subprocess.run(["gpg", "--batch", "--quiet", *args], env=env, input=stdin and stdin.encode(),
-                              capture_output=True, check=True).stdout
+        out: bytes = subprocess.run(
+            ["gpg", "--batch", "--quiet", *args],
+            env=env,
+            input=stdin and stdin.encode(),
+            capture_output=True,
+            check=True,
+        ).stdout
+        return out
 
     try:
         # RSA: Go's openpgp (helm) reads no EdDSA keys. No passphrase: nothing to prompt for.
-        gpg("--gen-key", stdin=f"""%no-protection
+        gpg(
+            "--gen-key",
+            stdin=f"""%no-protection
 Key-Type: RSA
 Key-Length: 2048
 Key-Usage: sign
@@ -50,12 +58,16 @@ Name-Real: {NAME}
 Name-Email: {EMAIL}
 Expire-Date: 1d
 %commit
-""")
+""",
+        )
         secring, pubring = directory / "secring.gpg", directory / "pubring.gpg"
         secring.write_bytes(gpg("--export-secret-keys", EMAIL))
         pubring.write_bytes(gpg("--export", EMAIL))
-        fpr = next(line.split(":")[9] for line in gpg("--with-colons", "--fingerprint", EMAIL).decode().splitlines()
-                   if line.startswith("fpr:"))
+        fpr = next(
+            line.split(":")[9]
+            for line in gpg("--with-colons", "--fingerprint", EMAIL).decode().splitlines()
+            if line.startswith("fpr:")
+        )
         yield Key(NAME, secring, pubring, fpr)
     finally:
         subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True)

@@ -21,9 +21,11 @@ ANY_PORT = "any-port"  # a rule with no `ports`
 
 def _selector(sel: dict[str, Any] | None) -> tuple[Labels, tuple[Any, ...]]:
     sel = sel or {}
-    exprs = tuple(sorted(
-        (e["key"], e["operator"], tuple(sorted(e.get("values") or []))) for e in sel.get("matchExpressions") or []
-    ))
+    exprs = tuple(
+        sorted(
+            (e["key"], e["operator"], tuple(sorted(e.get("values") or []))) for e in sel.get("matchExpressions") or []
+        )
+    )
     return frozenset((sel.get("matchLabels") or {}).items()), exprs
 
 
@@ -77,8 +79,13 @@ def admitted_ports(obj: Obj, peer_labels: dict[str, str] | None) -> set[tuple[An
     it reads selectors literally and leaves namespaces and expressions to the analyzer."""
     out = set()
     for peer, port in normal(obj).ingress:
-        if peer == ANY_PEER or (peer_labels is not None and peer[0] == "pods" and peer[2] is None and not peer[1][1]
-              and peer[1][0] <= frozenset(peer_labels.items())):
+        if peer == ANY_PEER or (
+            peer_labels is not None
+            and peer[0] == "pods"
+            and peer[2] is None
+            and not peer[1][1]
+            and peer[1][0] <= frozenset(peer_labels.items())
+        ):
             out.add(port)
     return out
 

@@ -39,9 +39,14 @@ class Registry:
 
     @classmethod
     def start(cls, binary: Path = REGISTRY, timeout: float = 30) -> Registry:
-        proc = subprocess.Popen([str(binary), "-listen", f"{HOST}:0"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=_pdeathsig)
+        proc = subprocess.Popen(
+            [str(binary), "-listen", f"{HOST}:0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_pdeathsig,
+        )
         assert proc.stdout is not None
         deadline, line = time.monotonic() + timeout, b""
         try:

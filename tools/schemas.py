@@ -47,8 +47,10 @@ def _refs(node: Any) -> Iterator[str]:
 
 def _localise(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (DEFS_REF.sub(r"#/$defs/\1", v) if k == "$ref" and isinstance(v, str) else _localise(v))
-                for k, v in node.items()}
+        return {
+            k: (DEFS_REF.sub(r"#/$defs/\1", v) if k == "$ref" and isinstance(v, str) else _localise(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_localise(v) for v in node]
     return node

@@ -1,9 +1,9 @@
 """Chart values as helm sees them: dotted-key access, helm's merge, and the chart's defaults.
 
-    get(values, "flink.metrics.port")          None when any part of the path is missing
-    put(values, "flink.metrics.port", 9250)    sets it in place, creating maps on the way; returns values
-    merge(base, override)                      helm's values merge (a new tree)
-    effective_values(overrides)                values.yaml with the overrides merged in
+get(values, "flink.metrics.port")          None when any part of the path is missing
+put(values, "flink.metrics.port", 9250)    sets it in place, creating maps on the way; returns values
+merge(base, override)                      helm's values merge (a new tree)
+effective_values(overrides)                values.yaml with the overrides merged in
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 These check the engine, not the chart: if they fail, the flows the matrix reasons about are wrong.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,11 @@ FLINK = ["jobmanager", "taskmanager-1", "taskmanager-2"]
 def results(page_policies: Policies, page_without_deny_all: Policies) -> dict[str, Result]:
     """One driver run for the whole module, as the matrix will do."""
     split = default_cluster(namespaces={"flink-operator": "flink-op", "flink-deployment": "flink"})
-    scs = [Scenario(page_policies, id="deny", dot=True),
-           Scenario(page_without_deny_all, id="open"),
-           Scenario(page_policies, split, id="split", namespace="flink")]
+    scs = [
+        Scenario(page_policies, id="deny", dot=True),
+        Scenario(page_without_deny_all, id="open"),
+        Scenario(page_policies, split, id="split", namespace="flink"),
+    ]
     return {r.id: r for r in analyze(scs)}
 
 
@@ -50,8 +53,11 @@ def test_anywhere_to_flink_operator_webhook(deny: set[Flow]) -> None:
 
 
 def test_flink_rpc_and_blob(deny: set[Flow]) -> None:
-    for src, dst in [("jobmanager", "taskmanager-1"), ("taskmanager-1", "taskmanager-2"),
-                     ("taskmanager-2", "jobmanager")]:
+    for src, dst in [
+        ("jobmanager", "taskmanager-1"),
+        ("taskmanager-1", "taskmanager-2"),
+        ("taskmanager-2", "jobmanager"),
+    ]:
         assert {Flow(src, dst, 6123), Flow(src, dst, 6124)} <= deny
 
 
@@ -98,8 +104,9 @@ def test_without_deny_all_unselected_reachable_on_every_port(results: dict[str, 
     assert Flow("jobmanager", "unrelated", ANY_PORT) in results["open"].flows("UDP")
 
 
-def test_operator_in_other_namespace_needs_namespace_selector(results: dict[str, Result],
-                                                              page_policies: Policies) -> None:
+def test_operator_in_other_namespace_needs_namespace_selector(
+    results: dict[str, Result], page_policies: Policies
+) -> None:
     """The page's podSelector-only `from` does not reach across namespaces (hence its commented
     namespaceSelector); with a namespaceSelector ANDed to the podSelector the operator gets in."""
     assert Flow("flink-operator", "jobmanager", 8081) not in results["split"].flows()
@@ -116,16 +123,24 @@ def test_operator_in_other_namespace_needs_namespace_selector(results: dict[str,
 
 def test_the_page_objects_are_all_there(page_policies: Policies) -> None:
     assert [p["metadata"]["name"] for p in page_policies] == [
-        "default-deny-ingress", "ibm-eventautomation-flink-operator", "ibm-eventautomation-flink-jobmanager",
-        "ibm-eventautomation-flink-jobmanager-rpc-blob", "ibm-eventautomation-flink-jobmanager-stream-authoring",
-        "ibm-eventautomation-flink-taskmanager", "ibm-eventautomation-flink-jobmanager-monitoring"]
+        "default-deny-ingress",
+        "ibm-eventautomation-flink-operator",
+        "ibm-eventautomation-flink-jobmanager",
+        "ibm-eventautomation-flink-jobmanager-rpc-blob",
+        "ibm-eventautomation-flink-jobmanager-stream-authoring",
+        "ibm-eventautomation-flink-taskmanager",
+        "ibm-eventautomation-flink-jobmanager-monitoring",
+    ]
 
 
 def test_parse_cache_changes_nothing(page_policies: Policies) -> None:
     """The driver parses each policy once per fixture; the answers are those of a fresh parse."""
     split = default_cluster(namespaces={"flink-operator": "flink-op"})
-    scs = [Scenario(page_policies[:i], cl, id=f"{n}{i}") for i in range(len(page_policies) + 1)
-           for n, cl in (("same", default_cluster()), ("split", split))]
+    scs = [
+        Scenario(page_policies[:i], cl, id=f"{n}{i}")
+        for i in range(len(page_policies) + 1)
+        for n, cl in (("same", default_cluster()), ("split", split))
+    ]
     cached, fresh = analyze(scs), analyze(scs, cache=False)
     assert [r.conns for r in cached] == [r.conns for r in fresh]
 
@@ -136,8 +151,12 @@ def test_batch_keeps_order_and_ids(page_policies: Policies) -> None:
 
 
 def test_bad_policy_names_the_scenario() -> None:
-    bad = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "bad"},
-           "spec": {"podSelector": {}, "ingress": [{"ports": [{"protocol": "TCP", "port": 70000}]}]}}
+    bad = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "bad"},
+        "spec": {"podSelector": {}, "ingress": [{"ports": [{"protocol": "TCP", "port": 70000}]}]},
+    }
     with pytest.raises(EngineError, match="broken"):
         analyze([Scenario([bad], id="broken")])
 

@@ -1,5 +1,6 @@
 """The exhaustive matrix: every combination of the page's switches, both directions — nothing the page
 documents is blocked, nothing it does not document reaches a selected pod (tools/connectivity/matrix.py)."""
+
 from __future__ import annotations
 
 import re
@@ -58,9 +59,12 @@ def drop_first_from(template: str) -> str:
     lines = template.splitlines()
     start = next(i for i, ln in enumerate(lines) if re.fullmatch(r"\s*- from:\s*", ln))
     key_indent = len(lines[start]) - len(lines[start].lstrip()) + 2
-    end = next(j for j in range(start + 1, len(lines))
-               if lines[j].strip().startswith("ports:") and len(lines[j]) - len(lines[j].lstrip()) == key_indent)
-    return "\n".join([*lines[:start], " " * (key_indent - 2) + "- ports:", *lines[end + 1:]]) + "\n"
+    end = next(
+        j
+        for j in range(start + 1, len(lines))
+        if lines[j].strip().startswith("ports:") and len(lines[j]) - len(lines[j].lstrip()) == key_indent
+    )
+    return "\n".join([*lines[:start], " " * (key_indent - 2) + "- ports:", *lines[end + 1 :]]) + "\n"
 
 
 def _widened_chart(tmp_path: Path) -> Path:
@@ -74,8 +78,9 @@ def _widened_chart(tmp_path: Path) -> Path:
 
 def test_widened_template_fails_with_readable_diff(tmp_path: Path) -> None:
     chart = _widened_chart(tmp_path)
-    combos = [c for c in COMBOS if c.on >= {matrix.DENY, "flink.taskmanager.enabled"} and
-              c.on >= set(matrix.GROUP_SWITCHES)]
+    combos = [
+        c for c in COMBOS if c.on >= {matrix.DENY, "flink.taskmanager.enabled"} and c.on >= set(matrix.GROUP_SWITCHES)
+    ]
     out = matrix.run(combos, chart=chart)
     assert out and all(o.diff for o in out)
     o = next(o for o in out if o.combo.layout == "same" and o.combo.ports == "default")

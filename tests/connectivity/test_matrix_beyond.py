@@ -3,6 +3,7 @@ Service port 443: the 1.0 and the 1.1-1.5 pages) and UI sources, egress on/off f
 groups together and each alone, taskmanagerRpcData, metrics variants, Kafka destinations, extra rules,
 two deployments with their own ports and each operator in another namespace; both directions, and both
 sides of every connection (a locked pod's egress and the destination's ingress)."""
+
 from __future__ import annotations
 
 import json
@@ -36,12 +37,20 @@ def test_beyond_matrix_size() -> None:
     """Every platform x egress (none, all, each egress group of the facts alone) x layout x
     taskmanagerRpcData on/off x every webhook source, each once; every UI source appears."""
     egress_groups = len(facts.load()["beyondPage"]["egress"])
-    size = len(_enum("platform")) * (2 + egress_groups) * len(matrix.BEYOND_LAYOUTS) * 2 * \
-        len(_enum("eventProcessing.operator.webhookFrom"))
+    size = (
+        len(_enum("platform"))
+        * (2 + egress_groups)
+        * len(matrix.BEYOND_LAYOUTS)
+        * 2
+        * len(_enum("eventProcessing.operator.webhookFrom"))
+    )
     assert len({c.id for c in COMBOS}) == len(COMBOS) == size
     assert {c.platform for c in COMBOS} == _enum("platform")
-    assert {c.webhook for c in COMBOS} == _enum("eventProcessing.operator.webhookFrom") == \
-        _enum("flink.operator.webhookFrom")
+    assert (
+        {c.webhook for c in COMBOS}
+        == _enum("eventProcessing.operator.webhookFrom")
+        == _enum("flink.operator.webhookFrom")
+    )
     assert {c.ui for c in COMBOS} == _enum("eventProcessing.instance.uiFrom")
     for dim in ("ui", "metrics", "kafka", "extras", "deny"):
         for platform in _enum("platform"):
@@ -83,8 +92,12 @@ def _egress_combos(group: str) -> list[matrix.BeyondCombo]:
 def test_dropping_the_dns_namespace_selector_fails(tmp_path: Path) -> None:
     """The DNS allow rule without its namespaceSelector selects DNS-labelled pods of the policy's own
     namespace: the locked pods can no longer reach the cluster DNS."""
-    chart = _mutated(tmp_path, "_helpers.tpl", '"key" "cluster.dns.podSelector" "from" $ns "to" ""',
-                     '"key" "cluster.dns.podSelector" "from" "" "to" ""')
+    chart = _mutated(
+        tmp_path,
+        "_helpers.tpl",
+        '"key" "cluster.dns.podSelector" "from" $ns "to" ""',
+        '"key" "cluster.dns.podSelector" "from" "" "to" ""',
+    )
     out = matrix.run_beyond(_egress_combos("all"), chart=chart)
     assert out and all(o.diff for o in out)
     text = str(out[0].diff)
@@ -94,7 +107,7 @@ def test_dropping_the_dns_namespace_selector_fails(tmp_path: Path) -> None:
 
 def test_dropping_a_to_from_flink_egress_fails(tmp_path: Path) -> None:
     """The Flink pods' RPC/blob/REST rule without its `to` lets them dial anyone on those ports."""
-    chart = _mutated(tmp_path, "flink-egress.yaml", '\\n- to:\\n%s\\n  ports:', '\\n- ports:%.0s')
+    chart = _mutated(tmp_path, "flink-egress.yaml", "\\n- to:\\n%s\\n  ports:", "\\n- ports:%.0s")
     out = matrix.run_beyond(_egress_combos("flink"), chart=chart)
     assert out and all(o.diff for o in out)
     d = out[0].diff

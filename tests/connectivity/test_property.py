@@ -2,6 +2,7 @@
 options beyond the page: platform, webhook/UI/metrics sources, egress, taskmanager ports, port ranges),
 the render is kubeconform-valid and its connectivity never exceeds what its enabled groups document
 (nor blocks what they document)."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,10 @@ from tools.schemas import versions
 from tools.values import effective_values, put
 
 EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
-LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
-                         "/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+LOCATION = str(
+    SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+    "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 # Names YAML 1.1 would read as booleans or null are valid DNS labels too (a bug found here).
 dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z") | st.sampled_from(["n", "y", "on", "no", "null"])
@@ -52,8 +55,7 @@ def chart_values(draw: st.DrawFn) -> dict[str, Any]:
     names = draw(st.lists(dns_label, min_size=1, max_size=2, unique=True))
     v["flink"]["deployments"] = [{"name": n, "namespace": draw(namespace)} for n in names]
     if draw(st.booleans()):
-        put(v, "denyAllIngress.namespaces", draw(st.lists(st.sampled_from(["ns-a", "ns-b", "flink"]),
-                                                           unique=True)))
+        put(v, "denyAllIngress.namespaces", draw(st.lists(st.sampled_from(["ns-a", "ns-b", "flink"]), unique=True)))
     if draw(st.booleans()):
         beyond_the_page(draw, v)
     return v
@@ -93,13 +95,30 @@ def engine() -> Iterator[Engine]:
 
 
 def kubeconform(manifest: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(KUBECONFORM), "-strict", "-summary", "-kubernetes-version", versions()[-1],
-                           "-schema-location", LOCATION, "-"], input=manifest, capture_output=True, text=True)
+    return subprocess.run(
+        [
+            str(KUBECONFORM),
+            "-strict",
+            "-summary",
+            "-kubernetes-version",
+            versions()[-1],
+            "-schema-location",
+            LOCATION,
+            "-",
+        ],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
 
 
 # Random locally, to explore; the same examples on CI (CI=true), so a landing never hangs on luck.
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          derandomize=os.environ.get("CI") == "true")
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI") == "true",
+)
 @given(values=chart_values())
 def test_render_is_valid_and_connectivity_is_documented(engine: Engine, values: dict[str, Any]) -> None:
     try:

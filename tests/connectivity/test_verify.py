@@ -1,4 +1,5 @@
 """`make verify`: the table, the differences from the page, the SVG, and the live-cluster comparison."""
+
 from __future__ import annotations
 
 import re
@@ -9,13 +10,17 @@ import pytest
 import yaml
 
 from tools.connectivity import verify
-from tools.paths import CHART, MAX_VALUES, ROOT, examples
+from tools.paths import MAX_VALUES, examples
 from tools.render import render
 from tools.values import merge
 
 
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, Any] | None = None,
-        live: list[dict[str, Any]] | None = None) -> tuple[int, str]:
+def run(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    values: dict[str, Any] | None = None,
+    live: list[dict[str, Any]] | None = None,
+) -> tuple[int, str]:
     argv = ["--svg", str(tmp_path / "g.svg")]
     if values is not None:
         (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
@@ -30,13 +35,11 @@ def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, An
 def as_live(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What `kubectl get netpol -o yaml` adds to what was applied."""
     for o in objs:
-        o["metadata"].update(uid="0b5e", resourceVersion="42", generation=1,
-                             creationTimestamp="2026-01-01T00:00:00Z")
+        o["metadata"].update(uid="0b5e", resourceVersion="42", generation=1, creationTimestamp="2026-01-01T00:00:00Z")
     return objs
 
 
-def test_defaults_pass_print_the_table_and_write_the_svg(capsys: pytest.CaptureFixture[str],
-                                                         tmp_path: Path) -> None:
+def test_defaults_pass_print_the_table_and_write_the_svg(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, out = run(capsys, tmp_path)
     assert rc == 0, out
     assert "anyone -> flink-operator" in out and "443,9443" in out
@@ -97,14 +100,18 @@ def test_examples_are_the_three_of_the_readme() -> None:
 
 
 # Ports max-values.yaml moves that the page fixes (no `valuesKey` in the facts): the only differences it may show.
-PAGE_FIXED = {"eventProcessing": {"operator": {"webhookPort": 8443},
-                                  "instance": {"ports": {"ui": 8443, "kafkaAdmin": 7000, "uiFrontend": 3000,
-                                                         "uiBackend": 8888}}},
-              "flink": {"operator": {"webhookPort": 9443, "webhookServicePort": {"port": 443}}}}
+PAGE_FIXED = {
+    "eventProcessing": {
+        "operator": {"webhookPort": 8443},
+        "instance": {"ports": {"ui": 8443, "kafkaAdmin": 7000, "uiFrontend": 3000, "uiBackend": 8888}},
+    },
+    "flink": {"operator": {"webhookPort": 9443, "webhookServicePort": {"port": 443}}},
+}
 
 
-def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.CaptureFixture[str],
-                                                                 tmp_path: Path) -> None:
+def test_max_values_pass_but_for_the_page_fixed_ports_they_move(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """ci/max-values.yaml turns everything on: with the ports the page fixes put back, verify passes
     and lists the extra rules' flows apart; as it is, it fails on exactly those ports (decision
     customisable-ports)."""
@@ -116,7 +123,7 @@ def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.C
     rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(MAX_VALUES)])
     out = capsys.readouterr().out
     assert rc == 1
-    diff = out[out.index("Differences from the documented flows:"):]
+    diff = out[out.index("Differences from the documented flows:") :]
     moved = {"18443", "13000", "17000", "18888", "9443", "19443", "8443"}
     for line in diff.splitlines()[1:]:
         if "->" in line and not line.strip().endswith(":"):
@@ -126,8 +133,19 @@ def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.C
 
 def test_an_extra_rule_does_not_fail_but_is_listed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Decision extra-rules-in-verify."""
-    rc, out = run(capsys, tmp_path, {"flink": {"taskmanager": {"extraIngress": [
-        {"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}], "ports": [{"port": 5005}]}]}}})
+    rc, out = run(
+        capsys,
+        tmp_path,
+        {
+            "flink": {
+                "taskmanager": {
+                    "extraIngress": [
+                        {"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}], "ports": [{"port": 5005}]}
+                    ]
+                }
+            }
+        },
+    )
     assert rc == 0, out
     assert "extra-peer -> taskmanager-1: 5005  (extra, from flink.taskmanager.extraIngress[0])" in out
 
@@ -181,5 +199,6 @@ def test_readme_graph_is_current() -> None:
     assert dot_file.exists() and verify.README_GRAPH.exists(), "run `make graph`"
     fresh = verify.readme_dot()
     assert dot_file.read_text() == fresh, "docs/connectivity.dot is stale: run `make graph`"
-    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), \
+    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), (
         "docs/connectivity.svg was not made from docs/connectivity.dot: run `make graph`"
+    )

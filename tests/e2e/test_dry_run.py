@@ -25,8 +25,7 @@ from tools.render import render
 VALUES_FILES = [*paths.examples(), paths.MAX_VALUES]
 
 
-@pytest.mark.parametrize("values_file", [None, *VALUES_FILES],
-                         ids=lambda f: f.name if f else "defaults")
+@pytest.mark.parametrize("values_file", [None, *VALUES_FILES], ids=lambda f: f.name if f else "defaults")
 def test_values_file_passes_server_side_dry_run(controlplane: ControlPlane, values_file: Path | None) -> None:
     values = yaml.safe_load(values_file.read_text()) if values_file else {}
     objects = render(values)
@@ -50,7 +49,8 @@ def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPla
 
 @pytest.mark.skipif(not paths.SPEC_EP15.exists(), reason=f"the 1.5 page is not at {paths.SPEC_EP15}")
 def test_the_1_5_pages_openshift_webhook_policy_as_printed_is_refused_under_strict_validation(
-        controlplane: ControlPlane) -> None:
+    controlplane: ControlPlane,
+) -> None:
     """Decision ep-1.5-policytypes-twice on the real API server: the page's block, sent as printed (YAML),
     is refused with fieldValidation=Strict for its second `policyTypes`; with the default (Warn) the server
     keeps the last value, the spec the facts hold. The OpenShift example's object passes the strict check."""

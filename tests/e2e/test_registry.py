@@ -38,9 +38,22 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Key]:
 
 
 def make_publish(repo_url: str, key: Key, dist: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-C", str(paths.ROOT), "publish", f"REGISTRY={repo_url}", "PLAIN_HTTP=1",
-                           f"SIGN_KEY={key.name}", f"KEYRING={key.secring}", f"DIST={dist}"],
-                          env=clean_env(), capture_output=True, text=True)
+    return subprocess.run(
+        [
+            "make",
+            "-C",
+            str(paths.ROOT),
+            "publish",
+            f"REGISTRY={repo_url}",
+            "PLAIN_HTTP=1",
+            f"SIGN_KEY={key.name}",
+            f"KEYRING={key.secring}",
+            f"DIST={dist}",
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +67,7 @@ def published(registry: Registry, key: Key, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(params=sorted(HELMS))
-def helm(request: pytest.FixtureRequest, controlplane: ControlPlane,
-         tmp_path_factory: pytest.TempPathFactory) -> Helm:
+def helm(request: pytest.FixtureRequest, controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Helm:
     return Helm(HELMS[request.param], controlplane, tmp_path_factory.mktemp(request.param))
 
 
@@ -73,23 +85,51 @@ def test_install_from_the_registry_verified(helm: Helm, controlplane: ControlPla
     for n in namespaces_of(want) | {ns}:
         controlplane.client.ensure_namespace(n)
     try:
-        out = helm("install", release, f"{published}/{NAME}", "--version", VERSION, "--plain-http",
-                   "--verify", "--keyring", str(key.pubring), "--namespace", ns)
+        out = helm(
+            "install",
+            release,
+            f"{published}/{NAME}",
+            "--version",
+            VERSION,
+            "--plain-http",
+            "--verify",
+            "--keyring",
+            str(key.pubring),
+            "--namespace",
+            ns,
+        )
         assert f"NAME: {release}" in out
         assert_matches_render(controlplane, release, want)
     finally:
-        subprocess.run([str(helm.binary), "uninstall", release, "--namespace", ns], env=helm.env,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [str(helm.binary), "uninstall", release, "--namespace", ns], env=helm.env, capture_output=True, timeout=120
+        )
     assert installed(controlplane, release) == {}
 
 
-def test_install_verify_refuses_a_package_signed_by_another_key(helm: Helm, published: str,
-                                                                  tmp_path: Path) -> None:
+def test_install_verify_refuses_a_package_signed_by_another_key(helm: Helm, published: str, tmp_path: Path) -> None:
     with throwaway_key(tmp_path) as other:
-        proc = subprocess.run([str(helm.binary), "install", "epnp-oci-bad", f"{published}/{NAME}", "--version",
-                               VERSION, "--plain-http", "--verify", "--keyring", str(other.pubring),
-                               "--namespace", "default", "--dry-run=client"],
-                              env=helm.env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                str(helm.binary),
+                "install",
+                "epnp-oci-bad",
+                f"{published}/{NAME}",
+                "--version",
+                VERSION,
+                "--plain-http",
+                "--verify",
+                "--keyring",
+                str(other.pubring),
+                "--namespace",
+                "default",
+                "--dry-run=client",
+            ],
+            env=helm.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert proc.returncode != 0
     assert "unknown entity" in proc.stderr, proc.stderr
 
@@ -97,14 +137,21 @@ def test_install_verify_refuses_a_package_signed_by_another_key(helm: Helm, publ
 @pytest.mark.parametrize("helm_name", sorted(HELMS))
 def test_show_readme_from_the_registry_is_the_charts(helm_name: str, published: str) -> None:
     def readme(ref: str, *flags: str) -> str:
-        return subprocess.run([str(HELMS[helm_name]), "show", "readme", ref, *flags], env=clean_env(),
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [str(HELMS[helm_name]), "show", "readme", ref, *flags],
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     assert readme(f"{published}/{NAME}", "--version", VERSION, "--plain-http") == readme(str(paths.CHART))
 
 
 @pytest.mark.parametrize("helm_name", sorted(HELMS))
-def test_umbrella_resolves_the_chart_from_the_registry(helm_name: str, published: str, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_umbrella_resolves_the_chart_from_the_registry(
+    helm_name: str, published: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):  # helm's caches: private
         monkeypatch.setenv(var, str(tmp_path / var))
     helm = HELMS[helm_name]

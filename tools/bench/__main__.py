@@ -24,7 +24,9 @@ BASELINE_CHART = Path(__file__).parent / "one-policy"
 def deployments_values(n: int, work: Path) -> Path:
     """A values file with n Flink deployments (written once, read by every run)."""
     path = work / f"{n}-deployments.json"
-    path.write_text(json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}}))
+    path.write_text(
+        json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}})
+    )
     return path
 
 
@@ -60,8 +62,12 @@ def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[flo
 def static_chart(n: int, work: Path) -> Path:
     """A chart whose one template is the chart's own output for n deployments: what helm
     costs to process those objects when templates compute nothing (the floor)."""
-    out = subprocess.run([str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n, work))],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n, work))],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     chart = work / f"static-{n}"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
@@ -73,9 +79,13 @@ def static_chart(n: int, work: Path) -> Path:
 def cases(work: Path) -> list[Case]:
     out = [Case("helm template, defaults", helm_template(CHART), target=1.5)]
     for n in (1, 10, 100, 1000):
-        out.append(Case(f"helm template, {n} Flink deployments",
-                        helm_template(CHART, "--values", str(deployments_values(n, work))),
-                        target=3.0 if n == 100 else None))
+        out.append(
+            Case(
+                f"helm template, {n} Flink deployments",
+                helm_template(CHART, "--values", str(deployments_values(n, work))),
+                target=3.0 if n == 100 else None,
+            )
+        )
     out.append(Case("floor: static chart, same objects as 100", helm_template(static_chart(100, work))))
     return out
 

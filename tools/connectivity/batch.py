@@ -37,21 +37,24 @@ _RENDERED: dict[tuple[str, str, str], list[list[Obj]]] = {}
 def _chart_digest(chart: Path) -> str:
     """What rendering reads, hashed: a copy or an edit of the chart never hits another's cache entry."""
     h = hashlib.sha256()
-    files = (p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples", "ci"} & set(p.relative_to(chart).parts))
+    files = (
+        p for p in chart.rglob("*") if p.is_file() and not {"tests", "examples", "ci"} & set(p.relative_to(chart).parts)
+    )
     for f in sorted(files):
         h.update(str(f.relative_to(chart)).encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def render_many(values_list: Sequence[Values], chart: Path = CHART, helm: Path = HELM,
-                chunk: int = 512, jobs: int = 2) -> list[list[Obj]]:
+def render_many(
+    values_list: Sequence[Values], chart: Path = CHART, helm: Path = HELM, chunk: int = 512, jobs: int = 2
+) -> list[list[Obj]]:
     """The chart's objects for each values file, as `helm template` renders them, in few processes.
     Schema validation is skipped in the umbrella for speed (thousands of aliased subcharts); callers
     validate the values themselves (validate_values).
     The result is memoised for the process and shared between callers: read it, don't change it."""
     key = (_chart_digest(chart), str(helm), json.dumps(list(values_list), sort_keys=True))
     if key not in _RENDERED:
-        chunks = [list(values_list[i:i + chunk]) for i in range(0, len(values_list), chunk)]
+        chunks = [list(values_list[i : i + chunk]) for i in range(0, len(values_list), chunk)]
         with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
             parts = list(pool.map(lambda c: _render_chunk(c, chart, helm), chunks))
         _RENDERED[key] = [objs for part in parts for objs in part]
@@ -65,14 +68,27 @@ def _render_chunk(values_list: list[Values], chart: Path, helm: Path) -> list[li
         umbrella = Path(tmp)
         (umbrella / "charts").mkdir()
         # what rendering reads: helm copies the subchart once per alias, so leave out the rest
-        shutil.copytree(chart, umbrella / "charts" / meta["name"],
-                        ignore=shutil.ignore_patterns("tests", "examples", "ci", "*.md", "values.schema.json"))
-        (umbrella / "Chart.yaml").write_text(yaml.safe_dump({
-            "apiVersion": "v2", "name": "matrix", "version": "0.0.0",
-            "dependencies": [{"name": meta["name"], "version": meta["version"], "alias": a} for a in aliases]}))
+        shutil.copytree(
+            chart,
+            umbrella / "charts" / meta["name"],
+            ignore=shutil.ignore_patterns("tests", "examples", "ci", "*.md", "values.schema.json"),
+        )
+        (umbrella / "Chart.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v2",
+                    "name": "matrix",
+                    "version": "0.0.0",
+                    "dependencies": [{"name": meta["name"], "version": meta["version"], "alias": a} for a in aliases],
+                }
+            )
+        )
         (umbrella / "values.yaml").write_text(json.dumps(dict(zip(aliases, values_list, strict=True))))
-        proc = subprocess.run([str(helm), "template", RELEASE, str(umbrella), "--namespace", NAMESPACE,
-                               "--skip-schema-validation"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(helm), "template", RELEASE, str(umbrella), "--namespace", NAMESPACE, "--skip-schema-validation"],
+            capture_output=True,
+            text=True,
+        )
     if proc.returncode != 0:
         raise RenderError(proc.stderr, proc.returncode, proc.stdout)
     out: dict[str, list[Obj]] = {a: [] for a in aliases}
@@ -100,8 +116,11 @@ def validate_values(values_list: Iterable[Values], chart: Path = CHART) -> None:
     import jsonschema
 
     schema = json.loads((chart / "values.schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema) if "2020-12" in schema.get("$schema", "") \
+    validator = (
+        jsonschema.Draft202012Validator(schema)
+        if "2020-12" in schema.get("$schema", "")
         else jsonschema.validators.validator_for(schema)(schema)
+    )
     defaults = yaml.safe_load((chart / "values.yaml").read_text())
     for v in values_list:
         validator.validate(merge(defaults, v))

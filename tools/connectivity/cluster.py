@@ -32,6 +32,7 @@ class Workload:
     group: which placement group it belongs to (GROUPS, or unrelated/other-namespace/outside);
     kinds: the facts file's workload keys it is an instance of (flink, flink-jobmanager, ...);
     cell: which EP instance or Flink deployment it belongs to ("any pod in the instance")."""
+
     name: str
     namespace: str
     labels: Labels = field(default_factory=dict, hash=False, compare=False)
@@ -83,9 +84,10 @@ class Cluster:
         return [w for w in self.workloads if kind in w.kinds]
 
     def to_json(self) -> dict[str, Any]:
-        return {"namespaces": [{"name": n, "labels": dict(lb)} for n, lb in self.namespaces.items()],
-                "pods": [{"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)}
-                         for w in self.workloads]}
+        return {
+            "namespaces": [{"name": n, "labels": dict(lb)} for n, lb in self.namespaces.items()],
+            "pods": [{"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)} for w in self.workloads],
+        }
 
 
 def namespace_labels(name: str, extra: Labels | None = None) -> dict[str, str]:
@@ -107,10 +109,19 @@ def page_values(namespaces: Mapping[str, str] | None = None) -> Values:
     put(v, "eventProcessing.instance.podSelector", facts.labels("ep-instance"))
     put(v, "flink.operator.namespace", ns.get("flink-operator", ""))
     put(v, "flink.operator.podSelector", facts.labels("flink-operator"))
-    put(v, "flink.componentLabels", {c: {k: x for k, x in facts.labels(f"flink-{c}").items() if flink.get(k) != x}
-                                     for c in ("jobmanager", "taskmanager")})
-    put(v, "flink.deployments", [{"name": flink[INSTANCE_LABEL], "namespace": ns.get("flink-deployment", ""),
-                                  "podSelector": flink}])
+    put(
+        v,
+        "flink.componentLabels",
+        {
+            c: {k: x for k, x in facts.labels(f"flink-{c}").items() if flink.get(k) != x}
+            for c in ("jobmanager", "taskmanager")
+        },
+    )
+    put(
+        v,
+        "flink.deployments",
+        [{"name": flink[INSTANCE_LABEL], "namespace": ns.get("flink-deployment", ""), "podSelector": flink}],
+    )
     return v
 
 
@@ -129,23 +140,62 @@ def cluster_for(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> C
     outside world split by the values' CIDRs (the API server's, Kafka's, an extra rule's)."""
     lay = layout(values, release_namespace)
     inst = lay.instance or "my-ep"  # real EP pods always carry their instance's name
-    wl = [Workload("ep-operator", lay.namespaces["ep-operator"], lay.labels["ep-operator"], "ep-operator",
-                   frozenset({"ep-operator"}))]
-    wl += [Workload(f"ep-instance-{i}", lay.namespaces["ep-instance"],
-                    {**lay.labels["ep-instance"], INSTANCE_LABEL: inst}, "ep-instance",
-                    frozenset({"ep-instance"}), inst) for i in (1, 2)]
-    wl.append(Workload("flink-operator", lay.namespaces["flink-operator"], lay.labels["flink-operator"],
-                       "flink-operator", frozenset({"flink-operator"})))
+    wl = [
+        Workload(
+            "ep-operator",
+            lay.namespaces["ep-operator"],
+            lay.labels["ep-operator"],
+            "ep-operator",
+            frozenset({"ep-operator"}),
+        )
+    ]
+    wl += [
+        Workload(
+            f"ep-instance-{i}",
+            lay.namespaces["ep-instance"],
+            {**lay.labels["ep-instance"], INSTANCE_LABEL: inst},
+            "ep-instance",
+            frozenset({"ep-instance"}),
+            inst,
+        )
+        for i in (1, 2)
+    ]
+    wl.append(
+        Workload(
+            "flink-operator",
+            lay.namespaces["flink-operator"],
+            lay.labels["flink-operator"],
+            "flink-operator",
+            frozenset({"flink-operator"}),
+        )
+    )
     for d in lay.deployments:
         prefix = "" if len(lay.deployments) == 1 else f"{d.name}-"
-        wl.append(Workload(f"{prefix}jobmanager", d.namespace, {**d.labels, **lay.component_labels["jobmanager"]},
-                           "flink-deployment", frozenset({"flink", "flink-jobmanager"}), d.name))
-        wl += [Workload(f"{prefix}taskmanager-{i}", d.namespace,
-                        {**d.labels, **lay.component_labels["taskmanager"]}, "flink-deployment",
-                        frozenset({"flink", "flink-taskmanager"}), d.name) for i in (1, 2)]
+        wl.append(
+            Workload(
+                f"{prefix}jobmanager",
+                d.namespace,
+                {**d.labels, **lay.component_labels["jobmanager"]},
+                "flink-deployment",
+                frozenset({"flink", "flink-jobmanager"}),
+                d.name,
+            )
+        )
+        wl += [
+            Workload(
+                f"{prefix}taskmanager-{i}",
+                d.namespace,
+                {**d.labels, **lay.component_labels["taskmanager"]},
+                "flink-deployment",
+                frozenset({"flink", "flink-taskmanager"}),
+                d.name,
+            )
+            for i in (1, 2)
+        ]
     used = list(dict.fromkeys([*lay.namespaces.values(), *(d.namespace for d in lay.deployments)]))
-    wl += [Workload("unrelated" if len(used) == 1 else f"unrelated-{n}", n, UNRELATED_LABELS, "unrelated")
-           for n in used]
+    wl += [
+        Workload("unrelated" if len(used) == 1 else f"unrelated-{n}", n, UNRELATED_LABELS, "unrelated") for n in used
+    ]
     namespaces: dict[str, dict[str, str]] = {n: namespace_labels(n) for n in used}
     extra_pods, regions = fixture_extras(values, lay, namespaces)
     wl += extra_pods
@@ -156,14 +206,17 @@ def cluster_for(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> C
     return Cluster(namespaces, tuple(wl), ip_atoms(regions))
 
 
-def fixture_extras(values: Values, lay: Layout, namespaces: dict[str, dict[str, str]]
-                   ) -> tuple[list[Workload], list[tuple[str, tuple[Interval, ...]]]]:
+def fixture_extras(
+    values: Values, lay: Layout, namespaces: dict[str, dict[str, str]]
+) -> tuple[list[Workload], list[tuple[str, tuple[Interval, ...]]]]:
     """The pods and IP regions beyond the page's fixture that these values need (namespaces added to
     `namespaces`)."""
     bp, pods = beyond_page(), []
     names: set[str] = set()
 
-    def add(name: str, ns: str, labels: Mapping[str, str], kind: str, ns_labels: Mapping[str, str] | None = None) -> None:
+    def add(
+        name: str, ns: str, labels: Mapping[str, str], kind: str, ns_labels: Mapping[str, str] | None = None
+    ) -> None:
         namespaces.setdefault(ns, namespace_labels(ns))
         namespaces[ns].update(ns_labels or {})
         base, i = name, 2
@@ -172,7 +225,9 @@ def fixture_extras(values: Values, lay: Layout, namespaces: dict[str, dict[str, 
         names.add(name)
         pods.append(Workload(name, ns, dict(labels), "fixture", frozenset({kind})))
 
-    sources = {resolved_source(values, k) for k in ("eventProcessing.operator.webhookFrom", "flink.operator.webhookFrom")}
+    sources = {
+        resolved_source(values, k) for k in ("eventProcessing.operator.webhookFrom", "flink.operator.webhookFrom")
+    }
     if get(values, "eventProcessing.instance.uiFrom") is not None:
         sources.add(resolved_source(values, "eventProcessing.instance.uiFrom"))
     metrics = bool(get(values, "flink.metrics.enabled"))
@@ -218,13 +273,20 @@ def fixture_extras(values: Values, lay: Layout, namespaces: dict[str, dict[str, 
         for rule in get(values, key) or []:
             for peer in rule.get(side) or []:
                 if "ipBlock" in peer:
-                    regions.append(("extra", cidr_intervals(peer["ipBlock"]["cidr"], peer["ipBlock"].get("except") or [])))
+                    regions.append(
+                        ("extra", cidr_intervals(peer["ipBlock"]["cidr"], peer["ipBlock"].get("except") or []))
+                    )
                     continue
                 pod_labels = witness_labels(peer.get("podSelector")) or {"app": "extra-peer"}
                 if "namespaceSelector" in peer:
                     ns_labels = witness_labels(peer["namespaceSelector"])
-                    ns = ns_labels.get("kubernetes.io/metadata.name") or \
-                        "ns-" + "-".join(f"{k}-{v}" for k, v in sorted(ns_labels.items())).replace("/", "-").replace(".", "-")[:50]
+                    ns = (
+                        ns_labels.get("kubernetes.io/metadata.name")
+                        or "ns-"
+                        + "-".join(f"{k}-{v}" for k, v in sorted(ns_labels.items()))
+                        .replace("/", "-")
+                        .replace(".", "-")[:50]
+                    )
                     targets = [(ns, ns_labels)]
                 else:
                     targets = [(n, {}) for n in nss]

@@ -8,6 +8,7 @@ file (tools/facts/network-policies.yaml), never written per test:
 The values only choose which rows are on, where the groups live, and the Flink ports the page lets a
 user customise; everything else stays the page's number, so a values file that moves it is reported.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -38,13 +39,17 @@ def kept_by() -> dict[tuple[str, int | str], str]:
 def source_keys() -> dict[tuple[str, int | str], str]:
     """(target, port) of an "Anywhere" row -> the values key that narrows its origin (facts: `sourceKey`)."""
     data = facts.load()
-    return {(r["target"], r["port"]): r["sourceKey"] for r in [*data["ingress"], *data["beyondPage"]["objectRows"]]
-            if r.get("sourceKey")}
+    return {
+        (r["target"], r["port"]): r["sourceKey"]
+        for r in [*data["ingress"], *data["beyondPage"]["objectRows"]]
+        if r.get("sourceKey")
+    }
 
 
 @dataclass(frozen=True)
 class Row:
     """One documented ingress: pods of `target` admit `origin` on `port` when all `switches` are on."""
+
     target: str  # a facts workload key
     origin: str  # a facts workload key or ANYWHERE
     port: int | str  # a number, or the facts' metrics placeholder
@@ -56,6 +61,7 @@ class Row:
 
 
 # ---------------------------------------------------------------- rows from the facts file
+
 
 def _workload_key(labels: Mapping[str, str], where: str) -> str:
     """The facts workload whose labels a page selector spells out exactly."""
@@ -82,8 +88,15 @@ def rows() -> tuple[Row, ...]:
             for origin in origins or [ANYWHERE]:
                 for port in rule["ports"]:
                     optional = kept_by().get((target, port["port"]))
-                    out.append(Row(target, origin, port["port"],
-                                   (switch_of[name],) + ((optional,) if optional else ()), f"object {name}"))
+                    out.append(
+                        Row(
+                            target,
+                            origin,
+                            port["port"],
+                            (switch_of[name],) + ((optional,) if optional else ()),
+                            f"object {name}",
+                        )
+                    )
     for r in facts.ingress_rows():
         if r.target not in covered_targets:  # the page has tables only for the EP groups
             out.append(Row(r.target, r.origin, r.port, (r.switch,), f"table {r.table}"))
@@ -108,6 +121,7 @@ def _covers(row_target: str, table_target: str) -> bool:
 
 
 # ---------------------------------------------------------------- expected flows
+
 
 def enabled_rows(values: Values) -> list[Row]:
     out = []
@@ -151,8 +165,9 @@ def deny_all_namespaces(values: Values, release_namespace: str = RELEASE_NAMESPA
         return set(listed)
     lay = layout(values, release_namespace)
     nss = {lay.namespaces[_group_of(r.target)] for r in enabled_rows(values) if _group_of(r.target) in lay.namespaces}
-    if any(r.target in FLINK_KINDS for r in enabled_rows(values)) or \
-            any(get(values, r["switch"]) for r in beyond_page()["ingress"]):
+    if any(r.target in FLINK_KINDS for r in enabled_rows(values)) or any(
+        get(values, r["switch"]) for r in beyond_page()["ingress"]
+    ):
         nss |= {d.namespace for d in lay.deployments}
     return nss or {release_namespace}
 

@@ -5,6 +5,7 @@ since it pins its dependencies) over a whole batch of scenarios in ONE process, 
 venv, stdlib + pyyaml) ships the batch with its fixture cluster and turns nca's answer into flows.
 The driver is run by path, never imported: nca is not installed in the harness's venv.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,6 +40,7 @@ def nca_python() -> Path:
 
 # ---------------------------------------------------------------- scenarios and results
 
+
 @dataclass
 class Scenario:
     policies: list[dict[str, Any]]
@@ -50,8 +52,12 @@ class Scenario:
     base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "dot": self.dot, **self.cluster.to_json(),
-                             "policies": self._placed(self.policies)}
+        d: dict[str, Any] = {
+            "id": self.id,
+            "dot": self.dot,
+            **self.cluster.to_json(),
+            "policies": self._placed(self.policies),
+        }
         if self.dot_dst is not None:
             wl = {w.name: w for w in self.cluster.workloads}
             d["dot_dst"] = [f"{wl[n].namespace}/{n}" for n in self.dot_dst]
@@ -73,6 +79,7 @@ class Scenario:
 class Conn:
     """One (src, dst) pair of nca's allowed connections. protocols/ports: None = all;
     other_dims: dimensions restricted beyond protocol and destination port (none for K8s policies)."""
+
     src: str
     dst: str
     protocols: tuple[tuple[int, int], ...] | None
@@ -151,12 +158,25 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
         for s in cube["src"]:
             for d in cube["dst"]:
                 if s != d:  # a pod talking to itself is not subject to NetworkPolicy
-                    conns.append(Conn(_peer_to_workload(s, by_pod), _peer_to_workload(d, by_pod),
-                                      protocols, ports, tuple(cube["other_dims"])))
+                    conns.append(
+                        Conn(
+                            _peer_to_workload(s, by_pod),
+                            _peer_to_workload(d, by_pod),
+                            protocols,
+                            ports,
+                            tuple(cube["other_dims"]),
+                        )
+                    )
     diff = raw.get("diff")
-    return Result(raw["id"], conns, raw.get("dot"),
-                  SemanticDiff(diff["differs"], diff["text"]) if diff else None,
-                  raw.get("warnings", []), raw.get("seconds", 0.0), cluster.ips)
+    return Result(
+        raw["id"],
+        conns,
+        raw.get("dot"),
+        SemanticDiff(diff["differs"], diff["text"]) if diff else None,
+        raw.get("warnings", []),
+        raw.get("seconds", 0.0),
+        cluster.ips,
+    )
 
 
 def _driver_env() -> dict[str, str]:
@@ -175,8 +195,9 @@ def _payload(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
     return [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
 
 
-def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600,
-            cache: bool = True) -> list[Result]:
+def analyze(
+    scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600, cache: bool = True
+) -> list[Result]:
     """Run nca over all scenarios, results in the same order. One driver process per job (never one
     per scenario: importing nca alone costs ~0.4 s); by default one job per core for big batches.
     cache=False: the driver parses every scenario afresh (to check its cache)."""
@@ -189,9 +210,14 @@ def analyze(scenarios: Sequence[Scenario], jobs: int | None = None, timeout: flo
     chunks = [payload[i::jobs] for i in range(jobs)]  # strided: similar cost per chunk
 
     def run(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        proc = subprocess.run([str(python), str(DRIVER), *([] if cache else ["--no-cache"])],
-                              input=json.dumps({"scenarios": chunk}),
-                              capture_output=True, text=True, timeout=timeout, env=_driver_env())
+        proc = subprocess.run(
+            [str(python), str(DRIVER), *([] if cache else ["--no-cache"])],
+            input=json.dumps({"scenarios": chunk}),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_driver_env(),
+        )
         if proc.returncode != 0:
             raise EngineError(f"nca driver exited {proc.returncode}:\n{proc.stderr[-4000:]}")
         results: list[dict[str, Any]] = json.loads(proc.stdout)["results"]
@@ -213,8 +239,14 @@ class Engine:
     def __init__(self) -> None:
         # a file, not a pipe: nca's chatter cannot block it; it lives as long as the driver (close())
         self._err = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by close(), not by a with block
-        self._proc = subprocess.Popen([str(_check_python()), str(DRIVER), "--serve"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self._err, text=True, env=_driver_env())
+        self._proc = subprocess.Popen(
+            [str(_check_python()), str(DRIVER), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            env=_driver_env(),
+        )
 
     def analyze(self, scenarios: Sequence[Scenario]) -> list[Result]:
         assert self._proc.stdin and self._proc.stdout
@@ -244,8 +276,9 @@ def analyze_one(policies: list[dict[str, Any]], cluster: Cluster | None = None, 
     return analyze([Scenario(policies, cluster or default_cluster(), **kw)])[0]
 
 
-def semantic_diff(base: list[dict[str, Any]], new: list[dict[str, Any]],
-                  cluster: Cluster | None = None, namespace: str = "ep") -> SemanticDiff:
+def semantic_diff(
+    base: list[dict[str, Any]], new: list[dict[str, Any]], cluster: Cluster | None = None, namespace: str = "ep"
+) -> SemanticDiff:
     """nca's semantic diff (connections added/removed going from `base` to `new`) on the fixture."""
     res = analyze([Scenario(new, cluster or default_cluster(), "diff", namespace, base_policies=base)])[0]
     assert res.diff is not None
@@ -277,4 +310,3 @@ if __name__ == "__main__":  # quick look: policies from a YAML file (or stdin) o
     docs = [d for d in yaml.safe_load_all(text) if d]
     pols = [i for d in docs for i in (d.get("items", []) if d.get("kind", "").endswith("List") else [d])]
     print(table(analyze_one(pols).flows(), "allowed TCP flows:"))
-

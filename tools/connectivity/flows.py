@@ -44,7 +44,7 @@ def normalize(flows: Iterable[Flow]) -> set[Flow]:
 
 @dataclass
 class FlowDiff:
-    extra: set[Flow]    # allowed but not expected: the control leaks
+    extra: set[Flow]  # allowed but not expected: the control leaks
     missing: set[Flow]  # expected but blocked: the product breaks
     everyone: frozenset[str] = frozenset()  # all sources; a port that all others share prints as `anyone`
     by_values: dict[Flow, str] = field(default_factory=dict)  # allowed by the values' own rules: not a failure
@@ -56,8 +56,10 @@ class FlowDiff:
         if not self:
             return "no differences"
         lines = []
-        for title, flows in (("allowed but not expected (extra)", self.extra),
-                             ("expected but blocked (missing)", self.missing)):
+        for title, flows in (
+            ("allowed but not expected (extra)", self.extra),
+            ("expected but blocked (missing)", self.missing),
+        ):
             if flows:
                 lines.append(f"{title}:")
                 lines += [f"  {src} -> {dst}: {ports}" for (src, dst), ports in self._grouped(flows).items()]
@@ -91,8 +93,9 @@ def group_ports(flows: Iterable[Flow]) -> dict[tuple[str, str], str]:
     by_pair: dict[tuple[str, str], list[Port]] = defaultdict(list)
     for f in flows:
         by_pair[(f.src, f.dst)].append(f.port)
-    return {pair: ",".join(str(p) for p in sorted(set(ports), key=_port_key))
-            for pair, ports in sorted(by_pair.items())}
+    return {
+        pair: ",".join(str(p) for p in sorted(set(ports), key=_port_key)) for pair, ports in sorted(by_pair.items())
+    }
 
 
 def table(flows: Iterable[Flow], title: str = "") -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-IPV4_LAST = 2 ** 32 - 1
+IPV4_LAST = 2**32 - 1
 Interval = tuple[int, int]
 # The name of every address outside the cluster that no CIDR of the values names.
 OUTSIDE_NAME = "outside"
@@ -37,7 +37,9 @@ def merge_intervals(ivs: Iterable[Interval]) -> tuple[Interval, ...]:
 
 
 def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> tuple[Interval, ...]:
-    return merge_intervals((max(x[0], y[0]), min(x[1], y[1])) for x in a for y in b if max(x[0], y[0]) <= min(x[1], y[1]))
+    return merge_intervals(
+        (max(x[0], y[0]), min(x[1], y[1])) for x in a for y in b if max(x[0], y[0]) <= min(x[1], y[1])
+    )
 
 
 def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> tuple[Interval, ...]:
@@ -61,14 +63,18 @@ def contains(ivs: Iterable[Interval], point: int) -> bool:
 
 
 def cidrs_str(ivs: Iterable[Interval]) -> str:
-    return ",".join(str(n) for lo, hi in ivs for n in ipaddress.summarize_address_range(
-        ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)))
+    return ",".join(
+        str(n)
+        for lo, hi in ivs
+        for n in ipaddress.summarize_address_range(ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi))
+    )
 
 
 def ip_peer_intervals(peer: str) -> tuple[Interval, ...]:
     """nca's IP peer ("ip:10.0.0.0/8,11.0.0.0/16") as intervals."""
-    return merge_intervals(iv for c in peer.removeprefix("ip:").split(",") if c.strip()
-                           for iv in cidr_intervals(c.strip()))
+    return merge_intervals(
+        iv for c in peer.removeprefix("ip:").split(",") if c.strip() for iv in cidr_intervals(c.strip())
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class IpAtom:
     """A named part of the outside world: the addresses that fall in the same CIDRs of the values (the
     API server's, Kafka's, an extra rule's), so every policy admits all of it or none of it.
     `outside` is what no CIDR of the values names."""
+
     name: str
     intervals: tuple[Interval, ...]
     kinds: frozenset[str] = frozenset()
@@ -104,5 +111,9 @@ def ip_atoms(regions: Sequence[tuple[str, tuple[Interval, ...]]]) -> tuple[IpAto
     counts: dict[str, int] = defaultdict(int)
     for n, _, _ in named:
         counts[n] += 1
-    return tuple(sorted((IpAtom(n if counts[n] == 1 else f"{n}({cidrs_str(ivs[:1])})", ivs, labels)
-                         for n, labels, ivs in named), key=lambda a: a.intervals))
+    return tuple(
+        sorted(
+            (IpAtom(n if counts[n] == 1 else f"{n}({cidrs_str(ivs[:1])})", ivs, labels) for n, labels, ivs in named),
+            key=lambda a: a.intervals,
+        )
+    )

@@ -27,6 +27,7 @@ class Deployment:
 @dataclass(frozen=True)
 class Layout:
     """Where each group lives and which pod labels its selectors use, as the values say."""
+
     namespaces: Mapping[str, str]  # ep-operator, ep-instance, flink-operator -> namespace
     labels: Mapping[str, Mapping[str, str]]  # ep-operator, ep-instance, flink-operator -> labels
     instance: str
@@ -46,16 +47,30 @@ def layout(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Layout
         return n or release_namespace
 
     ep, fl = values["eventProcessing"], values["flink"]
-    deps = tuple(Deployment(d["name"], ns(d.get("namespace")),
-                            dict(d.get("podSelector") or flink_deployment_labels(d["name"])),
-                            {**fl["ports"], **(d.get("ports") or {})})
-                 for d in fl["deployments"])
-    return Layout({"ep-operator": ns(ep["operator"]["namespace"]), "ep-instance": ns(ep["instance"]["namespace"]),
-                   "flink-operator": ns(fl["operator"]["namespace"])},
-                  {"ep-operator": dict(ep["operator"]["podSelector"]),
-                   "ep-instance": dict(ep["instance"]["podSelector"]),
-                   "flink-operator": dict(fl["operator"]["podSelector"])},
-                  ep["instance"]["name"], deps, {k: dict(v) for k, v in fl["componentLabels"].items()})
+    deps = tuple(
+        Deployment(
+            d["name"],
+            ns(d.get("namespace")),
+            dict(d.get("podSelector") or flink_deployment_labels(d["name"])),
+            {**fl["ports"], **(d.get("ports") or {})},
+        )
+        for d in fl["deployments"]
+    )
+    return Layout(
+        {
+            "ep-operator": ns(ep["operator"]["namespace"]),
+            "ep-instance": ns(ep["instance"]["namespace"]),
+            "flink-operator": ns(fl["operator"]["namespace"]),
+        },
+        {
+            "ep-operator": dict(ep["operator"]["podSelector"]),
+            "ep-instance": dict(ep["instance"]["podSelector"]),
+            "flink-operator": dict(fl["operator"]["podSelector"]),
+        },
+        ep["instance"]["name"],
+        deps,
+        {k: dict(v) for k, v in fl["componentLabels"].items()},
+    )
 
 
 def beyond_page() -> dict[str, Any]:
@@ -68,17 +83,18 @@ def resolved_source(values: Values, key: str) -> str:
     """What a source value stands for: `auto` is anywhere, or the OpenShift variant on OpenShift."""
     v = get(values, key) or "auto"
     if v == "auto":
-        return str(beyond_page()["sources"][key]["openshift"]) if get(values, "platform") == "openshift" \
-            else ANYWHERE
+        return str(beyond_page()["sources"][key]["openshift"]) if get(values, "platform") == "openshift" else ANYWHERE
     return str(v)
 
 
 def dns_service(values: Values) -> tuple[str, dict[str, str], list[int]]:
     """cluster.dns, or the platform's (facts beyondPage.kubernetes/openshift.dns)."""
     d = beyond_page()["openshift" if get(values, "platform") == "openshift" else "kubernetes"]["dns"]
-    return (get(values, "cluster.dns.namespace") or d["namespace"],
-            dict(get(values, "cluster.dns.podSelector") or d["podSelector"]),
-            list(get(values, "cluster.dns.ports") or d["ports"]))
+    return (
+        get(values, "cluster.dns.namespace") or d["namespace"],
+        dict(get(values, "cluster.dns.podSelector") or d["podSelector"]),
+        list(get(values, "cluster.dns.ports") or d["ports"]),
+    )
 
 
 def witness_labels(selector: Mapping[str, Any] | None) -> dict[str, str]:
@@ -108,14 +124,31 @@ def extra_rule_sets(values: Values, lay: Layout) -> list[tuple[str, str, list[st
     """(values key of the rules, "from"|"to", namespaces of the policies they go in, target kind) of
     every enabled extraIngress/extraEgress list."""
     dep_ns = list(dict.fromkeys(d.namespace for d in lay.deployments))
-    out = [("eventProcessing.operator.extraIngress", "from", [lay.namespaces["ep-operator"]], "ep-operator",
-            "deployOperatorNetworkPolicy"),
-           ("eventProcessing.instance.extraIngress", "from", [lay.namespaces["ep-instance"]], "ep-instance",
-            "deployNetworkPolicies"),
-           ("flink.operator.extraIngress", "from", [lay.namespaces["flink-operator"]], "flink-operator",
-            "flink.operator.enabled"),
-           ("flink.jobmanager.extraIngress", "from", dep_ns, "flink-jobmanager", "flink.jobmanager.enabled"),
-           ("flink.taskmanager.extraIngress", "from", dep_ns, "flink-taskmanager", "flink.taskmanager.enabled")]
+    out = [
+        (
+            "eventProcessing.operator.extraIngress",
+            "from",
+            [lay.namespaces["ep-operator"]],
+            "ep-operator",
+            "deployOperatorNetworkPolicy",
+        ),
+        (
+            "eventProcessing.instance.extraIngress",
+            "from",
+            [lay.namespaces["ep-instance"]],
+            "ep-instance",
+            "deployNetworkPolicies",
+        ),
+        (
+            "flink.operator.extraIngress",
+            "from",
+            [lay.namespaces["flink-operator"]],
+            "flink-operator",
+            "flink.operator.enabled",
+        ),
+        ("flink.jobmanager.extraIngress", "from", dep_ns, "flink-jobmanager", "flink.jobmanager.enabled"),
+        ("flink.taskmanager.extraIngress", "from", dep_ns, "flink-taskmanager", "flink.taskmanager.enabled"),
+    ]
     for group, eg in beyond_page()["egress"].items():
         nss = dep_ns if group == "flink" else [lay.namespaces[group]]
         out.append((eg["switch"].removesuffix(".enabled") + ".extraEgress", "to", nss, group, eg["switch"]))

@@ -8,6 +8,7 @@ Cost is kept to a handful of processes whatever the size of the matrix:
     python -m tools.connectivity.matrix            run the matrix, print failures, exit 1 on any
     python -m tools.connectivity.matrix --bench    the same, with timings
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,13 @@ SWITCHES = (*GROUP_SWITCHES, DENY, METRICS)
 # four groups in a namespace of its own (both operators away from what they serve, EP away from Flink).
 LAYOUTS: dict[str, Values] = {
     "same": {},
-    "split": {"eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}},
-              "flink": {"operator": {"namespace": "flink-operator"},
-                        "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}]}},
+    "split": {
+        "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}},
+        "flink": {
+            "operator": {"namespace": "flink-operator"},
+            "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}],
+        },
+    },
 }
 # The ports the page lets a user choose: Flink's own and the metrics reporter's.
 PORTS: dict[str, Values] = {
@@ -76,9 +81,12 @@ class Combo:
 
 
 def combinations() -> list[Combo]:
-    return [Combo(frozenset(s for s, bit in zip(SWITCHES, bits, strict=True) if bit), layout, ports)
-            for layout in LAYOUTS for ports in PORTS
-            for bits in itertools.product((True, False), repeat=len(SWITCHES))]
+    return [
+        Combo(frozenset(s for s, bit in zip(SWITCHES, bits, strict=True) if bit), layout, ports)
+        for layout in LAYOUTS
+        for ports in PORTS
+        for bits in itertools.product((True, False), repeat=len(SWITCHES))
+    ]
 
 
 # ---------------------------------------------------------------- the matrix
@@ -98,6 +106,7 @@ class Outcome(Generic[C]):
 class Timings:
     """Wall seconds per phase, and CPU seconds (ours + child processes'), which a busy machine
     inflates far less than wall time."""
+
     render: float = 0.0
     analyze: float = 0.0
     compare: float = 0.0
@@ -115,23 +124,27 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
-        timings: Timings | None = None) -> list[Outcome[Combo]]:
+def run(
+    combos: Sequence[Combo] | None = None, chart: Path = CHART, timings: Timings | None = None
+) -> list[Outcome[Combo]]:
     combos = combinations() if combos is None else combos
     t = timings or Timings()
     c0, t0 = _cpu(), time.perf_counter()
     values = [c.values() for c in combos]
     # the schema is about shapes, and combinations differ only in booleans: one all-on and one
     # all-off per layout and port set covers every shape the matrix sends (2 ms each otherwise)
-    validate_values([Combo(frozenset(s), lay, ports).values() for lay in LAYOUTS for ports in PORTS
-                     for s in (SWITCHES, ())], chart)
+    validate_values(
+        [Combo(frozenset(s), lay, ports).values() for lay in LAYOUTS for ports in PORTS for s in (SWITCHES, ())], chart
+    )
     rendered = render_many(values, chart)
     c1, t1 = _cpu(), time.perf_counter()
     clusters = [cluster_for(effective_values(v)) for v in values]
     results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters, strict=True)])
     c2, t2 = _cpu(), time.perf_counter()
-    out = [Outcome(c, compare(effective_values(v), r, cl), r, objs)
-           for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)]
+    out = [
+        Outcome(c, compare(effective_values(v), r, cl), r, objs)
+        for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)
+    ]
     t.render, t.analyze, t.compare = t1 - t0, t2 - t1, time.perf_counter() - t2
     t.cpu, t.cpu_render, t.cpu_analyze = _cpu() - c0, c1 - c0, c2 - c1
     return out
@@ -140,7 +153,9 @@ def run(combos: Sequence[Combo] | None = None, chart: Path = CHART,
 # ---------------------------------------------------------------- beyond the page
 
 # the groups with an egress policy (facts beyondPage.egress), by their values prefix
-EGRESS_GROUPS = tuple(eg["switch"].removesuffix(".egress.enabled") for eg in facts.load()["beyondPage"]["egress"].values())
+EGRESS_GROUPS = tuple(
+    eg["switch"].removesuffix(".egress.enabled") for eg in facts.load()["beyondPage"]["egress"].values()
+)
 PLATFORMS = ("kubernetes", "openshift")
 EGRESS = {"none": (), "all": EGRESS_GROUPS, **{g: (g,) for g in EGRESS_GROUPS}}
 WEBHOOK = ("auto", "anywhere", "hostNetwork", "cidrs")
@@ -149,35 +164,66 @@ METRICS_VARIANTS: dict[str, Values] = {
     "off": {"enabled": False},
     "single": {"enabled": True, "port": 9250},
     "range-tm": {"enabled": True, "port": 9250, "endPort": 9260, "taskmanagers": True},
-    "namespaces": {"enabled": True, "port": 9250, "from": "namespaces", "namespaces": ["monitoring"],
-                   "podSelector": {"app.kubernetes.io/name": "prometheus"}},
+    "namespaces": {
+        "enabled": True,
+        "port": 9250,
+        "from": "namespaces",
+        "namespaces": ["monitoring"],
+        "podSelector": {"app.kubernetes.io/name": "prometheus"},
+    },
     "monitoring": {"enabled": True, "port": 9250, "endPort": 9251, "from": "monitoring"},
 }
-KAFKA = ({"ports": [9092], "to": [{"namespace": "kafka", "podSelector": {"strimzi.io/kind": "Kafka"}}]},
-         {"ports": [9092, 9093], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}]},
-         {"ports": [9092], "to": []})
+KAFKA = (
+    {"ports": [9092], "to": [{"namespace": "kafka", "podSelector": {"strimzi.io/kind": "Kafka"}}]},
+    {"ports": [9092, 9093], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}]},
+    {"ports": [9092], "to": []},
+)
 # two deployments with their own ports, each operator in another namespace
 BEYOND_LAYOUTS: dict[str, Values] = {
     "same": {},
-    "split": {"eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}, "instance": {"namespace": "ep"}},
-              "flink": {"operator": {"namespace": "flink-operator"},
-                        "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"},
-                                        {"name": "orders", "namespace": "flink-jobs",
-                                         "ports": {"rest": 28081, "rpc": 26123, "taskmanagerData": 26121}}]}},
+    "split": {
+        "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}, "instance": {"namespace": "ep"}},
+        "flink": {
+            "operator": {"namespace": "flink-operator"},
+            "deployments": [
+                {"name": "ibm-eventautomation-flink", "namespace": "flink"},
+                {
+                    "name": "orders",
+                    "namespace": "flink-jobs",
+                    "ports": {"rest": 28081, "rpc": 26123, "taskmanagerData": 26121},
+                },
+            ],
+        },
+    },
 }
 EXTRAS: Values = {
-    "eventProcessing": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
-                                                       "ports": [{"port": 9443}]}]},
-                        "instance": {"egress": {"extraEgress": [{"to": [{"namespaceSelector": {"matchLabels": {"team": "ldap"}}}],
-                                                                 "ports": [{"port": 636}]}]}}},
-    "flink": {"taskmanager": {"extraIngress": [{"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}],
-                                                "ports": [{"port": 5005, "endPort": 5006}]}]}},
+    "eventProcessing": {
+        "operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 9443}]}]},
+        "instance": {
+            "egress": {
+                "extraEgress": [
+                    {"to": [{"namespaceSelector": {"matchLabels": {"team": "ldap"}}}], "ports": [{"port": 636}]}
+                ]
+            }
+        },
+    },
+    "flink": {
+        "taskmanager": {
+            "extraIngress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}],
+                    "ports": [{"port": 5005, "endPort": 5006}],
+                }
+            ]
+        }
+    },
 }
 
 
 @dataclass(frozen=True)
 class BeyondCombo:
     """One combination of the beyond-the-page options (issue 4)."""
+
     platform: str
     egress: str
     layout: str
@@ -192,13 +238,21 @@ class BeyondCombo:
 
     @property
     def id(self) -> str:
-        return (f"{self.platform}/{self.layout}/egress={self.egress}/webhook={self.webhook}/ui={self.ui}/"
-                f"metrics={self.metrics}/rpcData={int(self.rpc_data)}/kafka={self.kafka}/"
-                f"extras={int(self.extras)}/deny={int(self.deny)}/svc443={int(self.service_port)}")
+        return (
+            f"{self.platform}/{self.layout}/egress={self.egress}/webhook={self.webhook}/ui={self.ui}/"
+            f"metrics={self.metrics}/rpcData={int(self.rpc_data)}/kafka={self.kafka}/"
+            f"extras={int(self.extras)}/deny={int(self.deny)}/svc443={int(self.service_port)}"
+        )
 
     def values(self) -> Values:
-        v: Values = {"platform": self.platform, "denyAllIngress": {"enabled": self.deny},
-                     "flink": {"taskmanagerRpcData": {"enabled": self.rpc_data}, "metrics": dict(METRICS_VARIANTS[self.metrics])}}
+        v: Values = {
+            "platform": self.platform,
+            "denyAllIngress": {"enabled": self.deny},
+            "flink": {
+                "taskmanagerRpcData": {"enabled": self.rpc_data},
+                "metrics": dict(METRICS_VARIANTS[self.metrics]),
+            },
+        }
         for g in ("eventProcessing.operator", "flink.operator"):
             put(v, f"{g}.webhookFrom", self.webhook)
             if self.webhook == "cidrs":
@@ -216,8 +270,9 @@ class BeyondCombo:
         v = merge(v, BEYOND_LAYOUTS[self.layout])
         if "deployments" in v.get("flink", {}):
             default = effective_values()["flink"]["deployments"][0]
-            v["flink"]["deployments"] = [d if d["name"] != default["name"] else {**default, **d}
-                                         for d in v["flink"]["deployments"]]
+            v["flink"]["deployments"] = [
+                d if d["name"] != default["name"] else {**default, **d} for d in v["flink"]["deployments"]
+            ]
         return v
 
 
@@ -231,9 +286,21 @@ def beyond_combinations() -> list[BeyondCombo]:
     for i, (platform, egress, lay, rpc) in enumerate(bases):
         for j, webhook in enumerate(WEBHOOK):
             k = i * len(WEBHOOK) + j
-            out.append(BeyondCombo(platform, egress, lay, rpc, webhook, UI[k % len(UI)],
-                                   list(METRICS_VARIANTS)[k % len(METRICS_VARIANTS)], k % len(KAFKA), k % 3 == 0, k % 4 != 3,
-                                   (i + j) % 2 == 0))
+            out.append(
+                BeyondCombo(
+                    platform,
+                    egress,
+                    lay,
+                    rpc,
+                    webhook,
+                    UI[k % len(UI)],
+                    list(METRICS_VARIANTS)[k % len(METRICS_VARIANTS)],
+                    k % len(KAFKA),
+                    k % 3 == 0,
+                    k % 4 != 3,
+                    (i + j) % 2 == 0,
+                )
+            )
     return out
 
 
@@ -245,8 +312,10 @@ def run_beyond(combos: Sequence[BeyondCombo] | None = None, chart: Path = CHART)
     rendered = render_many(values, chart)
     clusters = [cluster_for(effective_values(v)) for v in values]
     results = analyze([Scenario(objs, cl, c.id) for c, objs, cl in zip(combos, rendered, clusters, strict=True)])
-    return [Outcome(c, compare(effective_values(v), r, cl), r, objs)
-            for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)]
+    return [
+        Outcome(c, compare(effective_values(v), r, cl), r, objs)
+        for c, v, r, cl, objs in zip(combos, values, results, clusters, rendered, strict=True)
+    ]
 
 
 def report(outcomes: Sequence[Outcome[Combo]] | Sequence[Outcome[BeyondCombo]], limit: int = 10) -> str:
@@ -274,10 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"beyond the page: {len(beyond)} combinations in {time.perf_counter() - t0:.1f} s wall")
     if args.bench:
         n = len(outcomes) + len(beyond)
-        print(f"\nmatrix: {n} combinations in {t.total:.1f} s wall on {os.cpu_count()} cores "
-              f"(render {t.render:.1f} s, nca {t.analyze:.1f} s, compare {t.compare:.1f} s; "
-              f"{1000 * t.total / n:.1f} ms per combination); "
-              f"CPU {t.cpu:.1f} s (render {t.cpu_render:.1f} s, nca {t.cpu_analyze:.1f} s)")
+        print(
+            f"\nmatrix: {n} combinations in {t.total:.1f} s wall on {os.cpu_count()} cores "
+            f"(render {t.render:.1f} s, nca {t.analyze:.1f} s, compare {t.compare:.1f} s; "
+            f"{1000 * t.total / n:.1f} ms per combination); "
+            f"CPU {t.cpu:.1f} s (render {t.cpu_render:.1f} s, nca {t.cpu_analyze:.1f} s)"
+        )
     return 1 if any(o.diff for o in outcomes) or any(o.diff for o in beyond) else 0
 
 

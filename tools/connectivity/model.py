@@ -1,6 +1,7 @@
 """Both sides of every connection, from the facts and the values (never from a render), and how nca's
 answer compares with them: `compare` is what `make verify`, the matrix and the property test check.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +40,7 @@ def everyone(_: Workload) -> bool:
 class Grant:
     """What one side of a connection allows: to/from `peers` (fixture pods and IP blocks), on `ports`
     of `protocol`; `why` is DOCUMENTED, or "extra, from <values key>" for the user's own rules."""
+
     peers: Pred
     ports: tuple[Interval, ...]
     protocol: str = "TCP"
@@ -57,8 +59,12 @@ def selector_matches(sel: Mapping[str, Any] | None, labels: Mapping[str, str]) -
         return False
     for e in sel.get("matchExpressions") or []:
         k, op, vals = e["key"], e["operator"], [str(v) for v in e.get("values") or []]
-        ok = {"In": k in labels and labels[k] in vals, "NotIn": k not in labels or labels[k] not in vals,
-              "Exists": k in labels, "DoesNotExist": k not in labels}[op]
+        ok = {
+            "In": k in labels and labels[k] in vals,
+            "NotIn": k not in labels or labels[k] not in vals,
+            "Exists": k in labels,
+            "DoesNotExist": k not in labels,
+        }[op]
         if not ok:
             return False
     return True
@@ -98,6 +104,7 @@ class Model:
                 return False
             in_ns = selector_matches(ns_sel, nss[w.namespace]) if ns_sel is not None else w.namespace == policy_ns
             return in_ns and selector_matches(pod_sel, w.labels)
+
         return pred
 
     def source(self, key: str | None) -> Pred:
@@ -112,15 +119,21 @@ class Model:
             return everyone
         if src in bp["sourceNamespaces"]:
             labels = bp["openshift"][bp["sourceNamespaces"][src]]["labels"]
-            return lambda w: (not w.is_outside and all(nss[w.namespace].get(k) == v for k, v in labels.items())
-                              and all(w.labels.get(k) == v for k, v in (pods or {}).items()))
+            return lambda w: (
+                not w.is_outside
+                and all(nss[w.namespace].get(k) == v for k, v in labels.items())
+                and all(w.labels.get(k) == v for k, v in (pods or {}).items())
+            )
         if src == "cidrs":
             ivs = tuple(iv for c in get(self.values, spec["cidrsKey"]) or [] for iv in cidr_intervals(c))
             return lambda w: w.name in self.atoms and contains(ivs, self.atoms[w.name].point)
         if src == "namespaces":
             listed = set(get(self.values, spec["namespacesKey"]) or [])
-            return lambda w: (not w.is_outside and w.namespace in listed
-                              and all(w.labels.get(k) == v for k, v in (pods or {}).items()))
+            return lambda w: (
+                not w.is_outside
+                and w.namespace in listed
+                and all(w.labels.get(k) == v for k, v in (pods or {}).items())
+            )
         raise ValueError(f"{key}: unknown source {src!r}")
 
     def _origin(self, origin: str, target: str, dst: Workload) -> Pred:
@@ -143,8 +156,11 @@ class Model:
             for dst in self.cluster.workloads:
                 if not dst.kinds & targets:
                     continue
-                peers = self.source(srcs.get((r.target, r.port))) if r.origin == ANYWHERE \
+                peers = (
+                    self.source(srcs.get((r.target, r.port)))
+                    if r.origin == ANYWHERE
                     else self._origin(r.origin, r.target, dst)
+                )
                 self._grant_in(dst, Grant(peers, (row_ports(r, self.values, dst, self.lay),)))
 
     def _beyond_ingress(self) -> None:
@@ -234,12 +250,18 @@ class Model:
         """(ports, why) s may open to d: each pair of an egress grant of s and an ingress grant of d."""
         ins = self.ingress.get(d.name)
         outs = self.egress.get(s.name)
-        a = [(g.ports, g.why) for g in ins if g.protocol == protocol and g.peers(s)] if ins is not None \
+        a = (
+            [(g.ports, g.why) for g in ins if g.protocol == protocol and g.peers(s)]
+            if ins is not None
             else [(ANY_PORTS, DOCUMENTED)]
+        )
         if not a:
             return []
-        b = [(g.ports, g.why) for g in outs if g.protocol == protocol and g.peers(d)] if outs is not None \
+        b = (
+            [(g.ports, g.why) for g in outs if g.protocol == protocol and g.peers(d)]
+            if outs is not None
             else [(ANY_PORTS, DOCUMENTED)]
+        )
         return [(ivs, wa or wb) for pa, wa in a for pb, wb in b if (ivs := intersect(pa, pb))]
 
     def flows(self, protocol: str = "TCP") -> tuple[set[Flow], dict[Flow, str]]:
@@ -290,14 +312,18 @@ def _suffix(flows: Iterable[Flow], protocol: str) -> set[Flow]:
 
 def other_protocol_leaks(result: Result, model: Model) -> set[Flow]:
     """A protocol the model does not compare (not TCP, UDP or SCTP) into an isolated pod or out of one."""
+
     def other(c: Any) -> bool:
         return c.protocols is None or any(n not in (6, 17, 132) for lo, hi in c.protocols for n in range(lo, hi + 1))
-    return {Flow(c.src, c.dst, "other-protocol") for c in result.conns
-            if (c.dst in model.ingress or c.src in model.egress) and other(c)}
+
+    return {
+        Flow(c.src, c.dst, "other-protocol")
+        for c in result.conns
+        if (c.dst in model.ingress or c.src in model.egress) and other(c)
+    }
 
 
-def compare(values: Values, result: Result, cluster: Cluster,
-            release_namespace: str = RELEASE_NAMESPACE) -> FlowDiff:
+def compare(values: Values, result: Result, cluster: Cluster, release_namespace: str = RELEASE_NAMESPACE) -> FlowDiff:
     """Actual (nca) vs expected (facts + values), TCP, UDP and SCTP. The values' own rules' flows
     (extraIngress/extraEgress) are expected too, and listed apart in `by_values`."""
     model = Model(values, cluster, release_namespace)
@@ -309,7 +335,8 @@ def compare(values: Values, result: Result, cluster: Cluster,
         out.extra |= _suffix(d.extra, proto)
         out.missing |= _suffix(d.missing, proto)
         allowed = normalize(result.flows(proto))
-        out.by_values.update({f2: why for f, why in extra.items()
-                              if f in allowed and (f2 := next(iter(_suffix([f], proto))))})
+        out.by_values.update(
+            {f2: why for f, why in extra.items() if f in allowed and (f2 := next(iter(_suffix([f], proto))))}
+        )
     out.extra |= other_protocol_leaks(result, model)
     return out

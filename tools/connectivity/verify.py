@@ -9,6 +9,7 @@ something documented is blocked. With --live (the output of `kubectl get netpol 
 several namespaces' concatenated), also reports how the cluster's policies differ from the render,
 and exits 1 when they do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,9 @@ def network_policies(docs: Sequence[Any]) -> list[Obj]:
     return out
 
 
-def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str],
-                       by_values: dict[Flow, str] | None = None) -> str:
+def connectivity_table(
+    actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str], by_values: dict[Flow, str] | None = None
+) -> str:
     """source -> destination: allowed ports, and how they compare with the documented ones. Ports open
     to every source are one `anyone` line; so is a pod no policy selects (NetworkPolicy leaves it open).
     Destinations include the outside world's named blocks (what egress policies let pods dial)."""
@@ -64,8 +66,11 @@ def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster,
         exp = {f for f in expected if f.dst == w.name}
         if not act and not exp:
             continue
-        everyone = {p for p in {f.port for f in act | exp}
-                    if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}}
+        everyone = {
+            p
+            for p in {f.port for f in act | exp}
+            if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}
+        }
         if everyone:
             ports = group_ports(Flow("anyone", w.name, p) for p in everyone)[("anyone", w.name)]
             note = "documented" if w.name in iso or w.is_outside else "not selected by any policy"
@@ -117,8 +122,11 @@ def by_values_lines(by_values: dict[Flow, str]) -> list[str]:
     grouped: dict[str, list[Flow]] = {}
     for f, why in by_values.items():
         grouped.setdefault(why, []).append(f)
-    return [f"{src} -> {dst}: {ports}  ({why})" for why in sorted(grouped)
-            for (src, dst), ports in group_ports(grouped[why]).items()]
+    return [
+        f"{src} -> {dst}: {ports}  ({why})"
+        for why in sorted(grouped)
+        for (src, dst), ports in group_ports(grouped[why]).items()
+    ]
 
 
 def _status(a: str, e: str) -> str:
@@ -135,6 +143,7 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     """How the cluster's policies differ from the render: by object (name, and meaning of the spec),
     then by connectivity (nca's semantic diff on the fixture: what installing the chart would add or
     remove)."""
+
     def key(o: Obj) -> tuple[str, str]:
         return o["metadata"].get("namespace", ""), o["metadata"]["name"]
 
@@ -147,12 +156,21 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     for k in sorted(lv.keys() & rd.keys()):
         a, b = normal(lv[k]), normal(rd[k])
         if a != b:
-            lines.append(f"  differs: {k[0]}/{k[1]}" + "".join(
-                f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
-                for f in ("pod_selector", "policy_types", "ingress", "egress") if getattr(a, f) != getattr(b, f)))
+            lines.append(
+                f"  differs: {k[0]}/{k[1]}"
+                + "".join(
+                    f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
+                    for f in ("pod_selector", "policy_types", "ingress", "egress")
+                    if getattr(a, f) != getattr(b, f)
+                )
+            )
     sem = semantic_diff(live, rendered, cluster)
-    text = "Policies (cluster vs chart):\n" + ("\n".join(lines) if lines else "  same objects") + \
-        "\n\nConnectivity (going from the cluster's policies to the chart's):\n" + sem.text.strip()
+    text = (
+        "Policies (cluster vs chart):\n"
+        + ("\n".join(lines) if lines else "  same objects")
+        + "\n\nConnectivity (going from the cluster's policies to the chart's):\n"
+        + sem.text.strip()
+    )
     return bool(lines) or sem.differs, text
 
 
@@ -165,8 +183,9 @@ def graphed(cluster: Cluster) -> list[str]:
 def readme_dot() -> str:
     """The README's picture, as nca's dot: the defaults with deny-all on."""
     cluster = cluster_for(effective_values(README_VALUES))
-    res = analyze([Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True,
-                            dot_dst=graphed(cluster))])[0]
+    res = analyze(
+        [Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True, dot_dst=graphed(cluster))]
+    )[0]
     assert res.dot is not None
     return res.dot
 
@@ -221,8 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff: FlowDiff = compare(values, res, cluster)
 
     where = ", ".join(f"{w.name}@{w.namespace}" for w in cluster.workloads)
-    blocks = "; ".join(f"`{a.name}` ({'every other address' if a.name == 'outside' else cidrs_str(a.intervals)})"
-                       for a in cluster.ips)
+    blocks = "; ".join(
+        f"`{a.name}` ({'every other address' if a.name == 'outside' else cidrs_str(a.intervals)})" for a in cluster.ips
+    )
     print(f"Fixture pods: {where}.\nOutside the cluster: {blocks}.\n")
     print(connectivity_table(actual, expected, cluster, iso, diff.by_values))
     print("\nAllowed by your values' own rules (extraIngress/extraEgress; not documented, not a failure):")

@@ -30,18 +30,31 @@ class Client:
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
         self._namespaces: set[str] = set()  # known to exist (tests never delete namespaces)
 
-    def request(self, method: str, path: str, body: Obj | str | None = None,
-                query: Mapping[str, str] | None = None, timeout: float = 30) -> tuple[int, Obj]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Obj | str | None = None,
+        query: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, Obj]:
         """A str body is sent as YAML, byte for byte (what the server's own YAML decoding makes of it)."""
         if query:
             path += "?" + urllib.parse.urlencode(query)
         raw_yaml = isinstance(body, str)
+        payload = body if isinstance(body, str) or body is None else json.dumps(body)
         conn = http.client.HTTPSConnection(HOST, self.port, context=self.ssl, timeout=timeout)
         try:
-            conn.request(method, path, body=body if raw_yaml or body is None else json.dumps(body),
-                         headers={"Authorization": f"Bearer {self.token}",
-                                  "Content-Type": "application/yaml" if raw_yaml else "application/json",
-                                  "Accept": "application/json"})
+            conn.request(
+                method,
+                path,
+                body=payload,
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Content-Type": "application/yaml" if raw_yaml else "application/json",
+                    "Accept": "application/json",
+                },
+            )
             resp = conn.getresponse()
             raw = resp.read()
         finally:
@@ -52,8 +65,7 @@ class Client:
             data = {"message": raw.decode(errors="replace")}
         return resp.status, data
 
-    def call(self, method: str, path: str, body: Obj | None = None,
-             query: Mapping[str, str] | None = None) -> Obj:
+    def call(self, method: str, path: str, body: Obj | None = None, query: Mapping[str, str] | None = None) -> Obj:
         status, data = self.request(method, path, body, query)
         if status >= 300:
             raise ApiError(status, data, f"{method} {path}")
@@ -65,12 +77,12 @@ class Client:
             base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
             found = self.call("GET", base)["resources"]
             self._resources[api_version] = {
-                r["kind"]: (r["name"], r["namespaced"]) for r in found if "/" not in r["name"]}
+                r["kind"]: (r["name"], r["namespaced"]) for r in found if "/" not in r["name"]
+            }
         try:
             return self._resources[api_version][kind]
         except KeyError:
-            raise ApiError(404, {"message": f"server has no kind {kind} in {api_version}"},
-                           "discovery") from None
+            raise ApiError(404, {"message": f"server has no kind {kind} in {api_version}"}, "discovery") from None
 
     def collection(self, api_version: str, kind: str, namespace: str | None = None) -> str:
         plural, namespaced = self._resource(api_version, kind)
@@ -101,8 +113,9 @@ class Client:
     def ensure_namespace(self, name: str) -> None:
         if name in self._namespaces:
             return
-        status, data = self.request("POST", "/api/v1/namespaces", {
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        status, data = self.request(
+            "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        )
         if status not in (201, 409):  # 409: already exists
             raise ApiError(status, data, f"create namespace {name}")
         self._namespaces.add(name)

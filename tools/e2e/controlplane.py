@@ -84,16 +84,45 @@ def _make_pki(d: Path) -> None:
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
     # CA extensions spelled out rather than left to the local openssl.cnf: Go
     # (helm) rejects a v3 CA certificate without them.
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=epnp-e2e-ca", "-days", "2",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca.crt", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=epnp-e2e-ca",
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        "ca.crt",
+        cwd=d,
+    )
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
-    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver",
-             "-out", "apiserver.csr", cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                               "extendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "apiserver.crt", cwd=d)
+    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver", "-out", "apiserver.csr", cwd=d)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "apiserver.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "apiserver.crt",
+        cwd=d,
+    )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
@@ -170,8 +199,14 @@ class ControlPlane:
     def _spawn(self, name: str, argv: list[str]) -> None:
         with (self.dir / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
             self.procs[name] = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.dir, start_new_session=True, preexec_fn=_pdeathsig)
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.dir,
+                start_new_session=True,
+                preexec_fn=_pdeathsig,
+            )
 
     def _start(self, bin_dir: Path, timeout: float) -> None:
         d = self.dir
@@ -184,33 +219,45 @@ class ControlPlane:
 
         client_port, peer_port, self.apiserver_port = _free_port(), _free_port(), _free_port()
         etcd_url, peer_url = f"http://{HOST}:{client_port}", f"http://{HOST}:{peer_port}"
-        self._spawn("etcd", [
-            str(bin_dir / "etcd"), "--name=epnp", f"--data-dir={d / 'etcd'}",
-            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=epnp={peer_url}", "--initial-cluster-state=new",
-            "--log-level=warn",
-            "--unsafe-no-fsync",  # throwaway data: durability only costs time
-        ])
-        self._spawn("kube-apiserver", [
-            str(bin_dir / "kube-apiserver"),
-            f"--bind-address={HOST}", f"--advertise-address={HOST}",
-            f"--secure-port={self.apiserver_port}",
-            f"--etcd-servers={etcd_url}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--token-auth-file={d / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            # Only address bookkeeping for Service objects; no traffic is sent there.
-            "--service-cluster-ip-range=10.96.0.0/24",
-            # The `kubernetes` Service's endpoints would have to be a routable
-            # address; nothing here needs them, and loopback is all we bind.
-            "--endpoint-reconciler-type=none",
-            "--profiling=false",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=epnp",
+                f"--data-dir={d / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=epnp={peer_url}",
+                "--initial-cluster-state=new",
+                "--log-level=warn",
+                "--unsafe-no-fsync",  # throwaway data: durability only costs time
+            ],
+        )
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--bind-address={HOST}",
+                f"--advertise-address={HOST}",
+                f"--secure-port={self.apiserver_port}",
+                f"--etcd-servers={etcd_url}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--token-auth-file={d / 'tokens.csv'}",
+                "--authorization-mode=RBAC",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                # Only address bookkeeping for Service objects; no traffic is sent there.
+                "--service-cluster-ip-range=10.96.0.0/24",
+                # The `kubernetes` Service's endpoints would have to be a routable
+                # address; nothing here needs them, and loopback is all we bind.
+                "--endpoint-reconciler-type=none",
+                "--profiling=false",
+            ],
+        )
         self.client = Client(self.apiserver_port, pki / "ca.crt", self.token)
         self._wait_ready(timeout)
         self._write_kubeconfig(pki / "ca.crt")
@@ -221,8 +268,9 @@ class ControlPlane:
         while time.monotonic() < deadline:
             for name, p in self.procs.items():
                 if p.poll() is not None:
-                    raise ControlPlaneError(f"{name} exited with {p.returncode} during startup:\n"
-                                            + self.log_tail(name))
+                    raise ControlPlaneError(
+                        f"{name} exited with {p.returncode} during startup:\n" + self.log_tail(name)
+                    )
             try:
                 status, data = self.client.request("GET", "/readyz", timeout=5)
                 if status == 200:
@@ -231,16 +279,27 @@ class ControlPlane:
             except (OSError, http.client.HTTPException) as e:
                 last = repr(e)
             time.sleep(0.3)
-        raise ControlPlaneError(f"kube-apiserver not ready after {timeout}s ({last}):\n"
-                                + self.log_tail("kube-apiserver") + self.log_tail("etcd"))
+        raise ControlPlaneError(
+            f"kube-apiserver not ready after {timeout}s ({last}):\n"
+            + self.log_tail("kube-apiserver")
+            + self.log_tail("etcd")
+        )
 
     def _write_kubeconfig(self, ca: Path) -> None:
         # JSON is valid YAML, so helm/kubectl read it and no YAML library is needed.
         cfg = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "epnp",
-            "clusters": [{"name": "epnp", "cluster": {
-                "server": self.url,
-                "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "epnp",
+            "clusters": [
+                {
+                    "name": "epnp",
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode(),
+                    },
+                }
+            ],
             "users": [{"name": "epnp-admin", "user": {"token": self.token}}],
             "contexts": [{"name": "epnp", "context": {"cluster": "epnp", "user": "epnp-admin"}}],
         }
@@ -308,8 +367,10 @@ def main() -> int:
         try:
             while all(p.poll() is None for p in cp.procs.values()):
                 time.sleep(1)
-            print("a control-plane process exited:\n" + cp.log_tail("kube-apiserver")
-                  + cp.log_tail("etcd"), file=sys.stderr)
+            print(
+                "a control-plane process exited:\n" + cp.log_tail("kube-apiserver") + cp.log_tail("etcd"),
+                file=sys.stderr,
+            )
             return 1
         except KeyboardInterrupt:
             print("stopping", flush=True)

@@ -59,10 +59,15 @@ class Tree:
         """Each generated file and how to make its content from today's sources."""
         known = readme.sections(self.schema, self.meta, self.prose)
         return {
-            self.chart / "values.yaml": lambda: values_yaml.commented((self.chart / "values.yaml").read_text(), self.schema),
-            self.root / "README.md": lambda: readme.fill((self.root / "README.md").read_text(), known, self.root / "README.md"),
-            self.chart / "README.md": lambda: readme.chart_readme(self.prose / "chart-README.md", known,
-                                                                  readme.placeholders(self.meta)),
+            self.chart / "values.yaml": lambda: values_yaml.commented(
+                (self.chart / "values.yaml").read_text(), self.schema
+            ),
+            self.root / "README.md": lambda: readme.fill(
+                (self.root / "README.md").read_text(), known, self.root / "README.md"
+            ),
+            self.chart / "README.md": lambda: readme.chart_readme(
+                self.prose / "chart-README.md", known, readme.placeholders(self.meta)
+            ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
         }
 
@@ -70,8 +75,7 @@ class Tree:
 def stale(tree: Tree | None = None) -> list[Path]:
     """The artefacts whose content differs from what their sources make (missing ones included)."""
     tree = tree or Tree()
-    return [path for path, make in tree.artefacts().items()
-            if not path.exists() or path.read_text() != make()]
+    return [path for path, make in tree.artefacts().items() if not path.exists() or path.read_text() != make()]
 
 
 def write(tree: Tree | None = None) -> list[Path]:

@@ -18,8 +18,12 @@ def graph(check: bool) -> bool:
         return True
     dot = verify.README_GRAPH.with_suffix(".dot")
     fresh = verify.readme_dot()
-    return (dot.exists() and dot.read_text() == fresh and verify.README_GRAPH.exists()
-            and verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh))
+    return (
+        dot.exists()
+        and dot.read_text() == fresh
+        and verify.README_GRAPH.exists()
+        and verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,14 +56,18 @@ def rows_table() -> str:
     objects = facts.switches()
     lines = ["| Table | Port | Origin | Reason | Served by (values switch: policy) |", "|---|---|---|---|---|"]
     for r in facts.ingress_rows():
-        origin = f"{r.origin}; served from {', '.join(r.servedFrom)} (decision `{r.decision}`)" if r.servedFrom else r.origin
+        origin = (
+            f"{r.origin}; served from {', '.join(r.servedFrom)} (decision `{r.decision}`)" if r.servedFrom else r.origin
+        )
         lines.append(f"| {r.table} | {r.port} | {origin} | {r.reason} | `{r.switch}`: {', '.join(objects[r.switch])} |")
     return "\n".join(lines)
 
 
 def decisions_list() -> str:
-    return "\n".join(f"- **{d['id']}**. The page: {d['page'].strip()} The chart: {d['chart'].strip()}"
-                     for d in facts.decisions().values())
+    return "\n".join(
+        f"- **{d['id']}**. The page: {d['page'].strip()} The chart: {d['chart'].strip()}"
+        for d in facts.decisions().values()
+    )
 
 
 def _default(node: dict[str, Any]) -> str:
@@ -95,11 +99,21 @@ def links(meta: dict[str, Any]) -> str:
 
 def placeholders(meta: dict[str, Any]) -> dict[str, str]:
     """What `{{key}}` stands for in the prose sources: Chart.yaml's facts, written there once."""
-    docs = next(link["url"] for link in yaml.safe_load(meta["annotations"]["artifacthub.io/links"])
-                if "documentation" in link["name"].lower())
-    return {"name": meta["name"], "version": meta["version"], "description": meta["description"].strip(),
-            "home": meta["home"], "docsUrl": docs, "epDocsRelease": meta["annotations"]["ibm.com/ep-docs-release"],
-            "kubeVersion": meta["kubeVersion"], "license": meta["annotations"]["artifacthub.io/license"]}
+    docs = next(
+        link["url"]
+        for link in yaml.safe_load(meta["annotations"]["artifacthub.io/links"])
+        if "documentation" in link["name"].lower()
+    )
+    return {
+        "name": meta["name"],
+        "version": meta["version"],
+        "description": meta["description"].strip(),
+        "home": meta["home"],
+        "docsUrl": docs,
+        "epDocsRelease": meta["annotations"]["ibm.com/ep-docs-release"],
+        "kubeVersion": meta["kubeVersion"],
+        "license": meta["annotations"]["artifacthub.io/license"],
+    }
 
 
 def substitute(text: str, values: dict[str, str], source: Path) -> str:
@@ -107,6 +121,7 @@ def substitute(text: str, values: dict[str, str], source: Path) -> str:
         if m[1] not in values:
             raise KeyError(f"{source}: unknown placeholder {{{{{m[1]}}}}} (known: {', '.join(sorted(values))})")
         return values[m[1]]
+
     return PLACEHOLDER.sub(one, text)
 
 

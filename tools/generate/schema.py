@@ -32,7 +32,9 @@ def type_name(schema: dict[str, Any], node: dict[str, Any]) -> str:
     if "type" in node:
         return node["type"] if isinstance(node["type"], str) else " or ".join(node["type"])
     if "enum" in node or "const" in node:
-        return " or ".join(sorted({type(v).__name__.replace("str", "string") for v in node.get("enum", [node.get("const")])}))
+        return " or ".join(
+            sorted({type(v).__name__.replace("str", "string") for v in node.get("enum", [node.get("const")])})
+        )
     alternatives = [resolve(schema, a) for a in node.get("oneOf") or node.get("anyOf") or []]
     return " or ".join(sorted({name for a in alternatives if (name := type_name(schema, a))}))
 
@@ -40,6 +42,7 @@ def type_name(schema: dict[str, Any], node: dict[str, Any]) -> str:
 def rows(schema: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """(dotted key, type, JSON default or "", description) for every documented key, list items' keys
     as `list[].key`."""
+
     def walk(node: dict[str, Any], path: str) -> Iterator[tuple[str, str, str, str]]:
         node = resolve(schema, node)
         if is_group(node):

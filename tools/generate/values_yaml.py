@@ -22,8 +22,9 @@ KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_./-]+):(?: |$)")
 
 def comment(description: str, indent: str, leaf: bool) -> list[str]:
     first, rest = ("# -- ", "# ") if leaf else ("# ", "# ")
-    lines = textwrap.wrap(description, width=WIDTH - len(indent) - len(first),
-                          break_long_words=False, break_on_hyphens=False)
+    lines = textwrap.wrap(
+        description, width=WIDTH - len(indent) - len(first), break_long_words=False, break_on_hyphens=False
+    )
     return [f"{indent}{first if i == 0 else rest}{line}" for i, line in enumerate(lines)]
 
 
@@ -40,7 +41,11 @@ def commented(text: str, schema: dict[str, Any]) -> str:
         if line.lstrip().startswith("#"):
             continue  # a comment from the previous generation (or by hand): regenerated below
         indent = len(line) - len(line.lstrip())
-        if owner is not None and line.strip() and (indent < owner or (indent == owner and not line.lstrip().startswith("-"))):
+        if (
+            owner is not None
+            and line.strip()
+            and (indent < owner or (indent == owner and not line.lstrip().startswith("-")))
+        ):
             owner = None
         m = KEY.match(line)
         if owner is not None or not m:
