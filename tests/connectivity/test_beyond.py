@@ -60,7 +60,7 @@ def _egress_combos(group: str) -> list[matrix.BeyondCombo]:
 def test_dropping_the_dns_namespace_selector_fails(tmp_path: Path) -> None:
     """The DNS allow rule without its namespaceSelector selects DNS-labelled pods of the policy's own
     namespace: the locked pods can no longer reach the cluster DNS."""
-    chart = _mutated(tmp_path, "_helpers.tpl", '"key" "cluster.dns.podSelector" "from" $ns "to" ""',
+    chart = _mutated(tmp_path, "_egress.tpl", '"key" "cluster.dns.podSelector" "from" $ns "to" ""',
                      '"key" "cluster.dns.podSelector" "from" "" "to" ""')
     out = matrix.run_beyond(_egress_combos("all"), chart=chart)
     assert out and all(o.diff for o in out)
