@@ -11,7 +11,8 @@ jobmanager, taskmanager, as maps and as YAML text), ports and `peers`, stored as
 .cache.flinkDeployments (a map keyed by zero-padded position, so it ranges in list
 order; appending to a list in a loop copies it each time). An entry without
 podSelector gets the labels IBM's Flink operator puts on the pods of a
-FlinkDeployment of that name; an entry's ports override flink.ports.
+FlinkDeployment of that name (written only here: values.yaml's default entry has
+none, the page's labels follow from its name); an entry's ports override flink.ports.
 `peers` holds the peer elements (YAML text) of the groups that are on:
   operator    the Flink operator, in this deployment's jobmanager policy
   epInstance  the EP instance, in its stream-authoring policy
