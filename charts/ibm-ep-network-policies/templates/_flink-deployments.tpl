@@ -48,6 +48,11 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- end }}
 {{- $jmForOp := index $on "flink-operator-egress" }}
 {{- $jmForEp := and (index $on "ep-instance-egress") $v.eventProcessing.instance.egress.flink.enabled }}
+{{- $pods := index $on "flink-egress" }}
+{{- /* epnp.peerHead runs once per namespace pair: the incoming peers (operator, EP instance) are
+       kept whole per deployment namespace, the outgoing heads per pair. */}}
+{{- $opPeer := dict }}
+{{- $epPeer := dict }}
 {{- $heads := dict }}
 {{- $out := dict }}
 {{- $seen := dict }}
@@ -79,20 +84,21 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- $_ := set $yaml $c (toYaml (index $sel $c)) }}
 {{- end }}
 {{- end }}
-{{- /* Peer heads (epnp.peerHead) per namespace pair, made once per pair. */}}
-{{- $pairs := dict }}
-{{- if $opLabels }}{{ $_ := set $pairs "operator" (list $opNs $ns $opLabels) }}{{ end }}
-{{- if $epLabels }}{{ $_ := set $pairs "epInstance" (list $epNs $ns $epLabels) }}{{ end }}
-{{- if or $jmForOp $jmForEp }}{{ $jm := indent 6 $yaml.jobmanager }}
-{{- if $jmForOp }}{{ $_ := set $pairs "jobmanagerForOperator" (list $ns $opNs $jm) }}{{ end }}
-{{- if $jmForEp }}{{ $_ := set $pairs "jobmanagerForEpInstance" (list $ns $epNs $jm) }}{{ end }}
-{{- end }}
-{{- if index $on "flink-egress" }}{{ $_ := set $pairs "pods" (list $ns $ns (indent 6 $yaml.podSelector)) }}{{ end }}
 {{- $peers := dict }}
-{{- range $name, $p := $pairs }}
-{{- $pair := printf "%s>%s" (index $p 0) (index $p 1) }}
-{{- if not (hasKey $heads $pair) }}{{ $_ := set $heads $pair (include "epnp.peerHead" (dict "from" (index $p 0) "to" (index $p 1))) }}{{ end }}
-{{- $_ := set $peers $name (printf "%s\n%s" (index $heads $pair) (index $p 2)) }}
+{{- if $opLabels }}
+{{- if not (hasKey $opPeer $ns) }}{{ $_ := set $opPeer $ns (printf "%s\n%s" (include "epnp.peerHead" (dict "from" $opNs "to" $ns)) $opLabels) }}{{ end }}
+{{- $_ := set $peers "operator" (index $opPeer $ns) }}
+{{- end }}
+{{- if $epLabels }}
+{{- if not (hasKey $epPeer $ns) }}{{ $_ := set $epPeer $ns (printf "%s\n%s" (include "epnp.peerHead" (dict "from" $epNs "to" $ns)) $epLabels) }}{{ end }}
+{{- $_ := set $peers "epInstance" (index $epPeer $ns) }}
+{{- end }}
+{{- if or $jmForOp $jmForEp $pods }}
+{{- range $to := list $opNs $epNs $ns }}{{ $k := printf "%s>%s" $ns $to }}{{ if not (hasKey $heads $k) }}{{ $_ := set $heads $k (include "epnp.peerHead" (dict "from" $ns "to" $to)) }}{{ end }}{{ end }}
+{{- $jm := indent 6 $yaml.jobmanager }}
+{{- if $jmForOp }}{{ $_ := set $peers "jobmanagerForOperator" (printf "%s\n%s" (index $heads (printf "%s>%s" $ns $opNs)) $jm) }}{{ end }}
+{{- if $jmForEp }}{{ $_ := set $peers "jobmanagerForEpInstance" (printf "%s\n%s" (index $heads (printf "%s>%s" $ns $epNs)) $jm) }}{{ end }}
+{{- if $pods }}{{ $_ := set $peers "pods" (printf "%s\n%s" (index $heads (printf "%s>%s" $ns $ns)) (indent 6 $yaml.podSelector)) }}{{ end }}
 {{- end }}
 {{- $_ := set $out (printf "%06d" $i) (dict "name" $d.name "index" $i "namespace" $ns "ports" $ports
       "podSelector" $labels "jobmanager" $sel.jobmanager "taskmanager" $sel.taskmanager "yaml" $yaml "peers" $peers) }}
