@@ -252,7 +252,7 @@ def test_metrics_range_on_taskmanagers_from_the_prometheus_pods():
         assert normal(obj).ingress == {(_pods({"app": "prometheus"}, "monitoring"), ("TCP", 9250, 9260))}
 
 
-# --- extra rules and guards --------------------------------------------------------
+# --- extra rules; the schema's rejections (template guards: helm-unittest) -------------
 
 
 def test_extra_rules_are_added_as_given():
@@ -324,48 +324,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ),
 ]
 
-GUARDS: list[tuple[str, dict[str, Any], str]] = [
-    (
-        "webhook CIDRs empty",
-        {"eventProcessing": {"operator": {"webhookFrom": "cidrs"}}},
-        "eventProcessing.operator.webhookCIDRs",
-    ),
-    (
-        "metrics range ends below its start",
-        {"flink": {"metrics": {"enabled": True, "port": 9250, "endPort": 9249}}},
-        "flink.metrics.endPort",
-    ),
-    (
-        "egress without DNS",
-        {"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}},
-        "flink.egress.allowRules.dns",
-    ),
-    (
-        "deny-all with the EP instance policy off",
-        {"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False},
-        "deployNetworkPolicies",
-    ),
-    (
-        "deny-all with a Flink policy off",
-        {"denyAllIngress": {"enabled": True}, "flink": {"taskmanager": {"enabled": False}}},
-        "flink.taskmanager.enabled",
-    ),
-]
 
-
-@pytest.mark.parametrize("values, key", [c[1:] for c in BAD + GUARDS], ids=[c[0] for c in BAD + GUARDS])
+@pytest.mark.parametrize("values, key", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
 def test_bad_input_is_rejected_with_the_key(values, key):
     with pytest.raises(RenderError) as err:
         helm_template(values)
     assert key in err.value.stderr and err.value.stdout == ""
-
-
-@pytest.mark.parametrize(
-    "values, ack",
-    [
-        ({"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}}, "egressWithoutDns"),
-        ({"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False}, "denyAllWithoutProductPolicies"),
-    ],
-)
-def test_guards_yield_to_an_explicit_acknowledgement(values, ack):
-    helm_template({**values, "acknowledge": {ack: True}})

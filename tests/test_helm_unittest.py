@@ -83,8 +83,8 @@ def test_helm_unittest_suites_pass(tmp_path: Path):
 
 
 def test_template_guards_hold_without_the_schema(tmp_path: Path):
-    """_helpers.tpl's guards (no empty selector, no port outside 1-65535) are what
-    stands when a user renders with --skip-schema-validation."""
+    """The templates' guards (no empty selector, no port outside 1-65535, ...) are what
+    stands when a user renders with --skip-schema-validation; these suites own their messages."""
     chart = _copy_chart(tmp_path)
     proc = _unittest(chart, "--skip-schema-validation", "-f", NO_SCHEMA_SUITES)
     _assert_passed(proc, f"--skip-schema-validation, {NO_SCHEMA_SUITES}", chart, NO_SCHEMA_SUITES)

@@ -94,7 +94,7 @@ def test_dropping_the_dns_namespace_selector_fails(tmp_path: Path) -> None:
     namespace: the locked pods can no longer reach the cluster DNS."""
     chart = _mutated(
         tmp_path,
-        "_helpers.tpl",
+        "_egress.tpl",
         '"key" "cluster.dns.podSelector" "from" $ns "to" ""',
         '"key" "cluster.dns.podSelector" "from" "" "to" ""',
     )

@@ -1,0 +1,122 @@
+{{/*
+Egress: the rules every restricted group gets, the Kafka rule, and the egress policy
+all egress groups share.
+*/}}
+
+{{/*
+An egress policy for one group: the named allow rules, the group's own rules (`rules`,
+YAML text) and the user's extraEgress.
+Usage: {{ include "epnp.egressPolicy" (dict "root" $ "name" NAME "namespace" NS "component" "<group id>"
+         "labels" MAP "labelsKey" "path.to.podSelector" "egress" <group>.egress "key" "<group>.egress"
+         "who" "<source in comments>" "rules" TEXT) }}
+*/}}
+{{- define "epnp.egressPolicy" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+{{ include "epnp.metadata" . }}
+spec:
+  podSelector:
+    {{- include "epnp.matchLabels" (dict "labels" .labels "key" .labelsKey) | nindent 4 }}
+  egress:
+    {{- with include "epnp.egressAllowRules" (dict "root" .root "allow" .egress.allowRules "key" .key "who" .who) | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with .rules | default "" | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "epnp.extraRules" (dict "rules" .egress.extraEgress "peers" "to" "key" (printf "%s.extraEgress" .key)) }}
+    # {{ $.key }}.extraEgress
+    {{- . | nindent 4 }}
+    {{- end }}
+  policyTypes:
+    - Egress
+{{- end }}
+
+{{/*
+The named allow rules, each on unless turned off: cluster DNS and the API server.
+Usage: {{ include "epnp.egressAllowRules" (dict "root" $ "allow" <group>.egress.allowRules "key" "<group>.egress" "who" W) }}
+*/}}
+{{- define "epnp.egressAllowRules" -}}
+{{- $v := .root.Values }}
+{{- $os := eq $v.platform "openshift" }}
+{{- if .allow.dns }}
+{{- $dns := $v.cluster.dns }}
+{{- $ns := $dns.namespace | default (ternary "openshift-dns" "kube-system" $os) }}
+{{- $pods := $dns.podSelector | default (ternary (dict "dns.operator.openshift.io/daemonset-dns" "default") (dict "k8s-app" "kube-dns") $os) }}
+{{- $ports := $dns.ports | default (ternary (list 53 5353) (list 53) $os) }}
+# {{ .who }} --> cluster DNS
+- to:
+    {{- include "epnp.podPeer" (dict "labels" $pods "key" "cluster.dns.podSelector" "from" $ns "to" "") | nindent 4 }}
+  ports:
+    {{- range $p := $ports }}
+    {{- include "epnp.port" (dict "port" $p "key" "cluster.dns.ports") | nindent 4 }}
+    {{- include "epnp.port" (dict "port" $p "key" "cluster.dns.ports" "protocol" "UDP") | nindent 4 }}
+    {{- end }}
+{{- else if not $v.acknowledge.egressWithoutDns }}
+{{- fail (printf "%s.allowRules.dns: is off, so these pods cannot resolve names; set acknowledge.egressWithoutDns=true if that is intended" .key) }}
+{{- end }}
+{{- if .allow.kubernetesApi }}
+{{- $api := $v.cluster.kubernetesApi }}
+{{- if empty $api.ports }}{{ fail "cluster.kubernetesApi.ports: must list at least one port (a rule without ports or peers allows all egress)" }}{{ end }}
+# {{ .who }} --> Kubernetes API server
+- ports:
+    {{- range $api.ports }}
+    {{- include "epnp.port" (dict "port" . "key" "cluster.kubernetesApi.ports") | nindent 4 }}
+    {{- end }}
+  {{- with $api.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . | quote }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+An egress rule to Kafka, when ports are given.
+Usage: {{ include "epnp.kafkaRule" (dict "kafka" <group>.egress.kafka "key" "<group>.egress.kafka" "who" W) }}
+*/}}
+{{- define "epnp.kafkaRule" -}}
+{{- with .kafka.ports }}
+# {{ $.who }} --> Kafka
+- ports:
+    {{- range . }}
+    {{- include "epnp.port" (dict "port" . "key" (printf "%s.ports" $.key)) | nindent 4 }}
+    {{- end }}
+  {{- with include "epnp.destinations" (dict "to" $.kafka.to "key" (printf "%s.to" $.key)) }}
+  to:
+    {{- . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Kafka destinations ({cidr, except} or {namespace, podSelector}) as egress peers.
+Usage: {{ include "epnp.destinations" (dict "to" LIST "key" "<group>.egress.kafka.to") }}
+*/}}
+{{- define "epnp.destinations" -}}
+{{- range $i, $t := .to }}
+{{- if and $t.cidr (or $t.namespace $t.podSelector) }}{{ fail (printf "%s[%d]: cidr cannot be combined with namespace or podSelector" $.key $i) }}{{ end }}
+{{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s[%d]: except needs a cidr" $.key $i) }}{{ end }}
+{{- if $t.cidr }}
+- ipBlock:
+    cidr: {{ $t.cidr | quote }}
+    {{- with $t.except }}
+    except: {{ toYaml . | nindent 6 }}
+    {{- end }}
+{{- else if or $t.namespace $t.podSelector }}
+- {{- with $t.namespace }}
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . | quote }}
+  {{- end }}
+  {{- with $t.podSelector }}
+  podSelector:
+    {{- include "epnp.matchLabels" (dict "labels" . "key" (printf "%s[%d].podSelector" $.key $i)) | nindent 4 }}
+  {{- end }}
+{{- else }}
+{{- fail (printf "%s[%d]: needs cidr, or namespace and/or podSelector" $.key $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
