@@ -1,0 +1,1 @@
+"""End-to-end layers on real components: the dataplane lab (kube-router in network namespaces)."""
