@@ -18,9 +18,23 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_dataplane_host import host_state
 from tools.connectivity import Result
-from tools.e2e.dataplane import (in_canary_namespace, Case, CaseReport, Dataplane, Prepared, Probe, case_line,
-                                 choose_pod_range, coverage_cases, disagreement_text, prepare, summary, truth_table)
+from tools.e2e.dataplane import (
+    Case,
+    CaseReport,
+    Dataplane,
+    Prepared,
+    Probe,
+    case_line,
+    choose_pod_range,
+    coverage_cases,
+    disagreement_text,
+    in_canary_namespace,
+    prepare,
+    summary,
+    truth_table,
+)
 from tools.e2e.lab import unavailable
 from tools.paths import CHART
 
@@ -33,21 +47,45 @@ CASE_IDS = [c.id for c in coverage_cases()]
 REPORTS: dict[str, CaseReport] = {}
 
 
+# the lifecycle's two renders, and a Kafka layout that meets kube-router bug (b)
+INSTALL: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
+UPGRADE: dict[str, Any] = {**INSTALL, "deployOperatorNetworkPolicy": False,
+                           "acknowledge": {"denyAllWithoutProductPolicies": True}}
+KAFKA_EXCEPT: dict[str, Any] = {"eventProcessing": {"instance": {"egress": {"enabled": True, "kafka": {
+    "ports": [9092], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}, {"cidr": "172.16.0.0/16"}]}}}}}
+METRICS_DENY: dict[str, Any] = {**INSTALL, "flink": {"metrics": {"enabled": True, "port": 9250}}}
+
+
 @pytest.fixture(scope="module")
-def coverage() -> dict[str, tuple[Prepared, Result]]:
-    prepared, fut, pool = prepare(coverage_cases())
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Prepared, Result]]:
+    """Every case of the module rendered and given to nca in one batch (one nca process)."""
+    cases = [*coverage_cases(), Case("install", INSTALL), Case("upgrade", UPGRADE),
+             Case("kafka cidrs with an except", KAFKA_EXCEPT)]
+    for mutant, (template, pattern, repl, _) in MUTANTS.items():
+        chart = _mutant(tmp_path_factory.mktemp(mutant), template, pattern, repl)
+        cases.append(Case(f"mutant {mutant}", METRICS_DENY, chart))
+    ready, fut, pool = prepare(cases)
     try:
-        return {p.case.id: (p, r) for p, r in zip(prepared, fut.result(), strict=True)}
+        return {p.case.id: (p, r) for p, r in zip(ready, fut.result(), strict=True)}
     finally:
         pool.shutdown()
 
 
 @pytest.fixture(scope="module")
-def dp(coverage: dict[str, tuple[Prepared, Result]]) -> Iterator[Dataplane]:
+def coverage(prepared: dict[str, tuple[Prepared, Result]]) -> dict[str, tuple[Prepared, Result]]:
+    return {c: prepared[c] for c in CASE_IDS}
+
+
+@pytest.fixture(scope="module")
+def dp(prepared: dict[str, tuple[Prepared, Result]]) -> Iterator[Dataplane]:
+    """The module's lab. Its teardown also checks the host is as it was before ("after a run";
+    tests/e2e/test_dataplane_host.py covers failing and interrupted runs)."""
     if WHY is not None:
         pytest.fail(f"EPNP_REQUIRE_E2E=1 but the dataplane lab is unavailable: {WHY}", pytrace=False)
-    with Dataplane.start(choose_pod_range(o for p, _ in coverage.values() for o in p.objs)) as d:
+    before = host_state()
+    with Dataplane.start(choose_pod_range(o for p, _ in prepared.values() for o in p.objs)) as d:
         yield d
+    assert host_state() == before, "the lab changed the host"
 
 
 def _report(rep: CaseReport) -> str:
@@ -123,28 +161,22 @@ def test_coverage_summary(request: pytest.FixtureRequest) -> None:
 
 # ---------------------------------------------------------------- (d) the lifecycle, probed
 
-def test_lifecycle_install_upgrade_rollback_uninstall(dp: Dataplane, tmp_path: Path) -> None:
+def test_lifecycle_install_upgrade_rollback_uninstall(dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]],
+                                                      tmp_path: Path) -> None:
     """helm (in the node namespace, against the lab's API server) installs defaults + deny-all,
     upgrades with the EP operator's policy off (its webhook port then follows deny-all), rolls back,
     uninstalls (everything open again); after each step the probes match that step's documented
     flows, and nca agrees."""
     from tools.connectivity import Scenario, analyze
-    from tools.expected import merge
     from tools.matrix import GROUP_SWITCHES, _set
     from tools.render import NAMESPACE
 
     dp.kube.apply_policies([], keep=in_canary_namespace)
-    install: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
-    upgrade = merge(install, {"deployOperatorNetworkPolicy": False,
-                              "acknowledge": {"denyAllWithoutProductPolicies": True}})
+    install = INSTALL
     off: dict[str, Any] = {"denyAllIngress": {"enabled": False}}
     for sw in GROUP_SWITCHES:
         _set(off, sw, False)
-    prepared, fut, pool = prepare([Case("install", install), Case("upgrade", upgrade)])
-    try:
-        (p_install, r_install), (p_upgrade, r_upgrade) = zip(prepared, fut.result(), strict=True)
-    finally:
-        pool.shutdown()
+    (p_install, r_install), (p_upgrade, r_upgrade) = prepared["install"], prepared["upgrade"]
     r_off = analyze([Scenario([], p_install.cluster, "uninstalled")])[0]
     values = tmp_path / "install.json"
     values.write_text(json.dumps(install))
@@ -318,17 +350,12 @@ def test_rendered_policies_avoid_the_shapes_kube_router_gets_wrong(
     assert not problems, "\n".join(problems)
 
 
-def test_kafka_cidrs_with_an_except_are_enforced_wrong_by_kube_router(dp: Dataplane) -> None:
+def test_kafka_cidrs_with_an_except_are_enforced_wrong_by_kube_router(
+        dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]]) -> None:
     """The chart puts every `kafka.to` entry into one egress rule, so two CIDR entries where one has
     an `except` inside the other's CIDR meet bug (b): kube-router blocks the documented Kafka
     flows to the hole. Exactly those probes disagree, and nca sides with the page."""
-    values = {"eventProcessing": {"instance": {"egress": {"enabled": True, "kafka": {
-        "ports": [9092], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}, {"cidr": "172.16.0.0/16"}]}}}}}
-    prepared, fut, pool = prepare([Case("kafka cidrs with an except", values)])
-    try:
-        (p,), (res,) = prepared, fut.result()
-    finally:
-        pool.shutdown()
+    p, res = prepared["kafka cidrs with an except"]
     rep = dp.run_case(p.case, p.objs, p.cluster, res)
     hole = {a.probe for a in rep.disagreements}
     assert hole and all(a.documented and a.nca and not a.dataplane and a.probe.port == 9092
@@ -367,16 +394,10 @@ MUTANTS = {
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
-def test_mutated_chart_fails_naming_the_flows(dp: Dataplane, tmp_path: Path, mutant: str) -> None:
-    template, pattern, repl, flows = MUTANTS[mutant]
-    chart = _mutant(tmp_path, template, pattern, repl)
-    case = Case(f"mutant {mutant}", {"denyAllIngress": {"enabled": True},
-                                     "flink": {"metrics": {"enabled": True, "port": 9250}}}, chart)
-    prepared, fut, pool = prepare([case])
-    try:
-        (p,), (res,) = prepared, fut.result()
-    finally:
-        pool.shutdown()
+def test_mutated_chart_fails_naming_the_flows(dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]],
+                                             mutant: str) -> None:
+    flows = MUTANTS[mutant][3]
+    p, res = prepared[f"mutant {mutant}"]
     rep = dp.run_case(p.case, p.objs, p.cluster, res)
     opened = {a.probe for a in rep.undocumented_allowed}
     assert set(flows) <= opened, _report(rep)

@@ -54,7 +54,7 @@ CONTROL_PORTS = {"tcp": (2, 1234, 4444, 31337, 50000), "udp": (1053, 5354)}
 CANARY_NS = "epnp-canary"
 CANARY_PORTS = (1111, 2222)
 MANAGED = "epnp.lab/applied"  # annotation: hash of what the lab applied, so an unchanged object is skipped
-SETTLE_S = 3.0  # a disagreement must persist this long (pod informer lag) before it counts
+SETTLE_S = 1.0  # a disagreement must persist this long (pod informer lag: ms) before it counts
 
 
 # ---------------------------------------------------------------- cases
@@ -172,7 +172,7 @@ class CaseReport:
     seconds: float = 0.0
     sync_ms: float = 0.0
     applied: int = 0
-    notes: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: place, apply, sync, probe+compare, probe
 
     @property
     def undocumented_allowed(self) -> list[Answer]:
@@ -268,16 +268,16 @@ class NcaIndex:
             else:
                 self.pods[(c.src, c.dst)].append(c)
 
-    def allows(self, p: Probe, src_ip: int | None, dst_ip: int | None) -> bool:
-        number = 6 if p.proto == "tcp" else 17
+    def ports(self, src: str, dst: str, proto: str, src_ip: int | None, dst_ip: int | None) -> list[tuple[int, int]]:
+        """The port intervals nca allows from src to dst (an outside block by its address)."""
+        number = 6 if proto == "tcp" else 17
         if src_ip is None and dst_ip is None:
-            conns = self.pods.get((p.src, p.dst), [])
+            conns = self.pods.get((src, dst), [])
         elif src_ip is not None:
-            conns = [c for c, ivs, is_src in self.ips if is_src and c.dst == p.dst and contains(ivs, src_ip)]
+            conns = [c for c, ivs, is_src in self.ips if is_src and c.dst == dst and contains(ivs, src_ip)]
         else:
-            conns = [c for c, ivs, is_src in self.ips if not is_src and c.src == p.src and contains(ivs, dst_ip)]
-        return any(c.allows_protocol(number) and (c.ports is None or any(lo <= p.port <= hi for lo, hi in c.ports))
-                   for c in conns)
+            conns = [c for c, ivs, is_src in self.ips if not is_src and c.src == src and contains(ivs, dst_ip)]
+        return [iv for c in conns if c.allows_protocol(number) for iv in (c.ports or ((0, 65535),))]
 
 
 class PodAddressModel(Model):
@@ -328,14 +328,26 @@ def kube_router_explains(a: Answer, objs: Sequence[Obj], model: Model, by_name: 
     return ""
 
 
-def _allowed(model: Model, s: Workload, d: Workload, port: int, proto: str) -> tuple[bool, str]:
-    whys = [why for ivs, why in model.allowed(s, d, proto.upper()) if any(lo <= port <= hi for lo, hi in ivs)]
+def _allowed(grants: Sequence[tuple[Sequence[tuple[int, int]], str]], port: int) -> tuple[bool, str]:
+    """Is port in one of Model.allowed's grants, and why (documented "" first)."""
+    whys = [why for ivs, why in grants if any(lo <= port <= hi for lo, hi in ivs)]
     if not whys:
         return False, ""
     return True, "" if "" in whys else whys[0]
 
 
 # ---------------------------------------------------------------- the API objects of the fixture
+
+def parallel(fn: Callable[[Any], None], items: Sequence[Any], workers: int = 8) -> None:
+    """API calls side by side (each opens its own TLS connection: latency, not CPU, bounds them).
+    Threads started here inherit the calling thread's network namespace: the lab's node."""
+    if len(items) < 2:
+        for it in items:
+            fn(it)
+        return
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        list(pool.map(fn, items))
+
 
 def _h(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
@@ -412,6 +424,7 @@ class Kube:
             if key not in want and not keep(p):
                 self.c.call("DELETE", f"/apis/networking.k8s.io/v1/namespaces/{key[0]}/networkpolicies/{key[1]}")
                 writes += 1
+        todo = []
         for key, o in want.items():
             digest = _h(o)
             old = have.get(key)
@@ -420,13 +433,18 @@ class Kube:
             body = json.loads(json.dumps(o))
             body["metadata"].setdefault("annotations", {})[MANAGED] = digest
             self.namespace(key[0], self.ns_labels.get(key[0], {}))
-            if old is None:
+            if old is not None:
+                body["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            todo.append((key, body, old is None))
+
+        def write(item: tuple[tuple[str, str], Obj, bool]) -> None:
+            (ns, name), body, new = item
+            if new:
                 self.c.create(body)
             else:
-                body["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-                self.c.call("PUT", f"/apis/networking.k8s.io/v1/namespaces/{key[0]}/networkpolicies/{key[1]}", body)
-            writes += 1
-        return writes
+                self.c.call("PUT", f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}", body)
+        parallel(write, todo)
+        return writes + len(todo)
 
 
 # ---------------------------------------------------------------- the dataplane
@@ -545,9 +563,8 @@ class Dataplane:
         for atom in cluster.ips:  # the name is in the key: a host answers with the name it was made for
             want[f"ip:{outside_address(atom, [pod_net])}={atom.name}"] = (atom.name, atom)
         stale = [k for k in lab.hosts if k.startswith(("pod:", "ip:")) and k not in want]
+        parallel(kube.delete_pod, [k for k in stale if k in kube.pods])
         for k in stale:
-            if k in kube.pods:
-                kube.delete_pod(k)
             self.served.pop(k, None)
         lab.remove_hosts(stale)
         lab.add_hosts([(k, k.removeprefix("ip:").split("=")[0] if k.startswith("ip:") else None)
@@ -557,11 +574,11 @@ class Dataplane:
         for o in objs:
             kube.namespace(o["metadata"]["namespace"], cluster.namespaces.get(o["metadata"]["namespace"], {}))
         out: dict[str, Host] = {}
+        parallel(lambda kw: kube.pod(kw[0], kw[1].namespace, kw[1].name, kw[1].labels, lab.hosts[kw[0]].ip),
+                 [(k, what) for k, (_, what) in want.items() if isinstance(what, Workload)])
         for k, (name, what) in want.items():
             host = lab.hosts[k]
             out[name] = host
-            if isinstance(what, Workload):
-                kube.pod(k, what.namespace, what.name, what.labels, host.ip)
             tcp, udp = self.served.get(k, (set(), set()))
             more_tcp, more_udp = set(ports["tcp"]) - tcp, set(ports["udp"]) - udp
             if more_tcp or more_udp or k not in self.served:
@@ -576,14 +593,24 @@ class Dataplane:
         """Place the fixture, apply the policies (or run `apply`, e.g. a helm command, returning the
         number of writes), sync, probe (also on the ports `also_ports_of` mention)."""
         t0 = time.perf_counter()
+        phases: dict[str, float] = {}
+
+        def phase(name: str) -> None:
+            phases[name] = time.perf_counter() - t0 - sum(phases.values())
         values = effective_values(case.values)
         model = Model(values, cluster)
         ports = probe_ports([*objs, *also_ports_of], values, model)
         hosts = self.place(cluster, objs, ports)
+        phase("place")
         writes = apply() if apply else self.kube.apply_policies(objs, keep=in_canary_namespace)
+        phase("apply")
         sync = self.sync()
+        phase("sync")
+        probe_s = self.lab.agent.probe_seconds
         answers = self.probe_case(values, cluster, hosts, ports, model, nca, objs)
-        return CaseReport(case, answers, cluster, time.perf_counter() - t0, sync * 1000, writes)
+        phase("probe+compare")
+        phases["probe"] = self.lab.agent.probe_seconds - probe_s
+        return CaseReport(case, answers, cluster, time.perf_counter() - t0, sync * 1000, writes, phases=phases)
 
     def probe_case(self, values: Values, cluster: Cluster, hosts: Mapping[str, Host],
                    ports: Mapping[str, Sequence[int]], model: Model, nca: Result,
@@ -599,11 +626,18 @@ class Dataplane:
         raw = self._dataplane(probes, hosts)
         by_name = {w.name: w for w in every}
         answers = []
+        pair: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}  # each model asked once per pair
         for p, dp in zip(probes, raw, strict=True):
             s, d = by_name[p.src], by_name[p.dst]
-            doc, why = _allowed(model, s, d, p.port, p.proto)
-            alt, _ = _allowed(loose, s, d, p.port, p.proto)
-            got = index.allows(p, ip_of[p.src] if s.is_outside else None, ip_of[p.dst] if d.is_outside else None)
+            key = (p.src, p.dst, p.proto)
+            if key not in pair:
+                pair[key] = (model.allowed(s, d, p.proto.upper()), loose.allowed(s, d, p.proto.upper()),
+                             index.ports(p.src, p.dst, p.proto, ip_of[p.src] if s.is_outside else None,
+                                         ip_of[p.dst] if d.is_outside else None))
+            strict, lenient, nca_ivs = pair[key]
+            doc, why = _allowed(strict, p.port)
+            alt, _ = _allowed(lenient, p.port)
+            got = any(lo <= p.port <= hi for lo, hi in nca_ivs)
             note = ""
             if alt != doc and dp == alt:
                 note = "an ipBlock of the values covers a pod address: matching pod IPs is implementation-defined"
