@@ -742,7 +742,8 @@ def truth_table(rep: CaseReport) -> str:
     for a in rep.answers:
         by_dst[a.probe.dst].append(a)
     order = [w.name for w in rep.cluster.all_workloads()]
-    lines = [f"== {rep.case.id}: + allowed, . denied, ! disagreement, ~ implementation-defined"]
+    lines = [f"== {rep.case.id}: sources down the side, destination ports across (read downwards; /u: UDP)",
+             "   + allowed, . denied (documented, nca and dataplane agree); ! they disagree; ~ implementation-defined"]
     for dst in [d for d in order if d in by_dst]:
         ans = by_dst[dst]
         cols = sorted({(a.probe.proto, a.probe.port) for a in ans}, key=lambda c: (c[0] != "tcp", c[1]))
