@@ -30,8 +30,17 @@ from typing import Any
 
 import yaml
 
-from tools.connectivity import (Cluster, IpAtom, Result, Scenario, Workload, analyze, cidr_intervals,
-                                contains, ip_peer_intervals)
+from tools.connectivity import (
+    Cluster,
+    IpAtom,
+    Result,
+    Scenario,
+    Workload,
+    analyze,
+    cidr_intervals,
+    contains,
+    ip_peer_intervals,
+)
 from tools.controlplane import ApiError, Client
 from tools.e2e.lab import Host, Lab, LabError
 from tools.expected import Model, dns_service, effective_values, selector_matches
@@ -67,7 +76,7 @@ class Case:
 
 
 def _set(values: Values, dotted: str, value: Any) -> Values:
-    out = json.loads(json.dumps(values))
+    out: Values = json.loads(json.dumps(values))
     node = out
     *parents, leaf = dotted.split(".")
     for p in parents:
@@ -109,7 +118,7 @@ def page_fixed_ports(values: Values) -> Values:
     from tools.expected import port_keys
 
     movable = set(port_keys().values())
-    out = json.loads(json.dumps(values))
+    out: Values = json.loads(json.dumps(values))
 
     def walk(node: Any, default: Any, path: str) -> None:
         if not isinstance(node, dict) or not isinstance(default, dict):
@@ -276,6 +285,7 @@ class NcaIndex:
         elif src_ip is not None:
             conns = [c for c, ivs, is_src in self.ips if is_src and c.dst == dst and contains(ivs, src_ip)]
         else:
+            assert dst_ip is not None
             conns = [c for c, ivs, is_src in self.ips if not is_src and c.src == src and contains(ivs, dst_ip)]
         return [iv for c in conns if c.allows_protocol(number) for iv in (c.ports or ((0, 65535),))]
 
@@ -556,7 +566,7 @@ class Dataplane:
               ) -> dict[str, Host]:
         """Hosts (pods and outside blocks) for this case's fixture; returns workload name -> host."""
         lab, kube = self.lab, self.kube
-        pod_net = ipaddress.ip_network(lab.pod_cidr)
+        pod_net = ipaddress.IPv4Network(lab.pod_cidr)
         want: dict[str, tuple[str, Workload | IpAtom]] = {}  # host key -> (workload name, what)
         for w in cluster.workloads:
             want[f"pod:{w.namespace}/{w.name}"] = (w.name, w)
@@ -759,9 +769,9 @@ def truth_table(rep: CaseReport) -> str:
         for s in srcs:
             marks = []
             for proto, port in cols:
-                a = cell.get((s, proto, port))
-                marks.append(" " if a is None else "!" if a.disagree else "~" if a.note
-                             else "+" if a.dataplane else ".")
+                c = cell.get((s, proto, port))
+                marks.append(" " if c is None else "!" if c.disagree else "~" if c.note
+                             else "+" if c.dataplane else ".")
             lines.append(f"{s.rjust(w)}  {' '.join(marks)}")
     flagged = [a for a in rep.answers if a.disagree]
     if flagged:

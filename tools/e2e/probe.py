@@ -27,6 +27,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 CLONE_NEWNET = 0x40000000
@@ -83,16 +84,16 @@ class Agent:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((ip, port))
             s.listen(1024)
-            self._watch(s, select.EPOLLIN, lambda ev, s=s: self._accept(s, payload))
+            self._watch(s, select.EPOLLIN, partial(self._accept, s, payload))
             self.servers.setdefault(netns, []).append(s)
         for port in udp:
             s = self.ns.socket(netns, socket.SOCK_DGRAM)
             s.bind((ip, port))
-            self._watch(s, select.EPOLLIN, lambda ev, s=s: self._echo(s, payload))
+            self._watch(s, select.EPOLLIN, partial(self._echo, s, payload))
             self.servers.setdefault(netns, []).append(s)
         return {"ok": True}
 
-    def _accept(self, s: socket.socket, payload: bytes) -> None:
+    def _accept(self, s: socket.socket, payload: bytes, events: int) -> None:
         while True:
             try:
                 conn, _ = s.accept()
@@ -104,7 +105,7 @@ class Agent:
                 pass
             conn.close()
 
-    def _echo(self, s: socket.socket, payload: bytes) -> None:
+    def _echo(self, s: socket.socket, payload: bytes, events: int) -> None:
         while True:
             try:
                 _, addr = s.recvfrom(64)
