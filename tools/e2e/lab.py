@@ -276,10 +276,16 @@ class Lab:
         return made
 
     def remove_hosts(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            h = self.hosts.pop(key)
+        gone = [self.hosts.pop(key) for key in keys]
+        if not gone:
+            return
+        for h in gone:
             self.agent.unserve(h)
-            _run(["ip", "netns", "del", h.netns], check=False)  # takes its veth pair with it
+        # The veth first, synchronously: a deleted namespace is torn down later by the kernel, and
+        # until then its veth and the node's route to it linger (a new host may want the address).
+        _run(["ip", "-n", self.node, "-batch", "-"], input="".join(f"link del {h.veth}\n" for h in gone))
+        for h in gone:
+            _run(["ip", "netns", "del", h.netns], check=False)
             self.netns.remove(h.netns)
 
     # ---------------------------------------------------------------- processes
