@@ -43,7 +43,7 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
 
 .PHONY: test
-test: tools ## Run every test: render vs spec, schema, kubeconform, helm lint, helm-unittest, docs
+test: tools lint ## Run every test: the linters (make lint), then render vs spec, schema, kubeconform, helm-unittest, docs...
 	$(PYTEST) tests
 
 .PHONY: unittest
@@ -55,26 +55,19 @@ unittest: tools-harness ## Run the chart's helm-unittest suites (and the templat
 unittest-update: tools-harness ## Re-record the helm-unittest snapshot (review the diff against the spec!)
 	$(BIN)/helm-unittest --strict --update-snapshot $(CHART)
 
-.PHONY: lint
-lint: tools-harness ## helm lint --strict with defaults and with the max-config values (helm v4 and v3)
-	$(PYTEST) tests/test_lint.py
+.PHONY: generate verify-generated docs verify-docs
+generate: tools-harness ## Rewrite every generated file: values.yaml comments, READMEs, chart LICENSE, connectivity graph
+	$(PYTHON) -m tools.generate --write --graph
 
-.PHONY: docs
-docs: tools-harness ## Regenerate the values reference in README.md from the schema
-	$(PYTHON) -m tools.docs --write
+verify-generated: tools-harness ## Fail naming each stale generated file (writes nothing; `make test` runs the same check)
+	$(PYTHON) -m tools.generate --check --graph
 
-.PHONY: verify-docs
-verify-docs: tools-harness ## Fail when README.md's values reference is stale
-	$(PYTHON) -m tools.docs --check
+docs: generate ## (old name of `generate`)
+verify-docs: verify-generated ## (old name of `verify-generated`)
 
 .PHONY: bench
 bench: tools-harness ## Benchmarks: helm template time against a one-policy baseline chart
 	$(PYTHON) -m tools.bench
-
-.PHONY: package
-package: ## Build a versioned chart archive into dist/
-	@bash tools/bootstrap/tools.sh helm
-	$(HELM) package $(CHART) --destination dist
 
 .PHONY: clean
 clean: ## Remove build outputs in the clone (the tool cache stays)

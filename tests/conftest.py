@@ -11,8 +11,7 @@ from tools import paths
 from tools.render import Obj, render
 
 # Values files every render check runs on: the max config and the README's worked examples.
-VALUES_FILES = {"max": paths.ROOT / "tests" / "values" / "max.yaml",
-                **{f"example-{p.stem}": p for p in sorted((paths.CHART / "examples").glob("*.yaml"))}}
+VALUES_FILES = {"max": paths.MAX_VALUES, **{f"example-{p.stem}": p for p in paths.examples()}}
 
 _cache: dict[str, list[Obj]] = {}
 

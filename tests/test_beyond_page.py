@@ -19,10 +19,16 @@ BEYOND = facts.load()["beyondPage"]
 K8S_DNS, OS_DNS = BEYOND["kubernetes"]["dns"], BEYOND["openshift"]["dns"]
 API_PORTS = BEYOND["kubernetes"]["apiServerPorts"]["ports"]
 JM = "ibm-eventautomation-flink-jobmanager"
-ALL_EGRESS = {"eventProcessing": {"operator": {"egress": {"enabled": True}}, "instance": {"egress": {"enabled": True}}},
-              "flink": {"operator": {"egress": {"enabled": True}}, "egress": {"enabled": True}}}
-EGRESS_POLICIES = {"ibm-ep-operator-egress": "ep-operator", "ibm-ep-egress": "ep-instance",
-                   "ibm-eventautomation-flink-operator-egress": "flink-operator", "ibm-eventautomation-flink-egress": "flink"}
+ALL_EGRESS = {
+    "eventProcessing": {"operator": {"egress": {"enabled": True}}, "instance": {"egress": {"enabled": True}}},
+    "flink": {"operator": {"egress": {"enabled": True}}, "egress": {"enabled": True}},
+}
+EGRESS_POLICIES = {
+    "ibm-ep-operator-egress": "ep-operator",
+    "ibm-ep-egress": "ep-instance",
+    "ibm-eventautomation-flink-operator-egress": "flink-operator",
+    "ibm-eventautomation-flink-egress": "flink",
+}
 
 
 def _pairs(obj: dict) -> set:
@@ -49,6 +55,7 @@ def _api_pairs() -> set:
 
 # --- egress -------------------------------------------------------------------------
 
+
 def test_egress_is_off_by_default_and_turning_it_on_leaves_every_ingress_policy_as_it_was():
     plain = by_name(rendered())
     with_egress = by_name(rendered(ALL_EGRESS))
@@ -67,7 +74,7 @@ def test_each_egress_policy_selects_its_group_and_allows_dns_and_the_api_server(
 def _ingress_ports_between(origin: str, *targets: str) -> set[int]:
     """Ports the ingress tables admit from `origin` (directly or via a decision's servedFrom) into `targets`:
     an egress lock on `origin` must let those out too, or the admitted flows break."""
-    return {r.port for r in facts.ingress_rows() if r.target in targets and origin in ((r.origin,) + r.servedFrom)}
+    return {r.port for r in facts.ingress_rows() if r.target in targets and origin in (r.origin, *r.servedFrom)}
 
 
 def test_flink_egress_serves_the_pages_flink_egress_table_and_what_ingress_admits_from_flink_pods():
@@ -81,24 +88,51 @@ def test_flink_egress_serves_the_pages_flink_egress_table_and_what_ingress_admit
 
 def test_ep_egress_serves_the_pages_ep_egress_table_with_the_users_ports():
     """The page's EP egress rows: Flink (user supplied: the REST port) and Kafka (user supplied)."""
-    values = {**ALL_EGRESS, "eventProcessing": {"instance": {"egress": {"enabled": True, "kafka": {
-        "ports": [9092], "to": [{"namespace": "kafka", "podSelector": {"app": "kafka"}}, {"cidr": "10.9.0.0/16"}]}}}},
-        "flink": {"ports": {"rest": 18081}}}
+    values = {
+        **ALL_EGRESS,
+        "eventProcessing": {
+            "instance": {
+                "egress": {
+                    "enabled": True,
+                    "kafka": {
+                        "ports": [9092],
+                        "to": [{"namespace": "kafka", "podSelector": {"app": "kafka"}}, {"cidr": "10.9.0.0/16"}],
+                    },
+                }
+            }
+        },
+        "flink": {"ports": {"rest": 18081}},
+    }
     obj = by_name(rendered(values))["ibm-ep-egress"]
     kafka_peers = {_pods({"app": "kafka"}, "kafka"), ("ipBlock", "10.9.0.0/16", ())}
     own = _ingress_ports_between("ep-instance", "ep-instance")
     assert own == {7000, 3000, 8888}
-    assert _pairs(obj) == (_dns_pairs(K8S_DNS) | _api_pairs() | {(_pods(facts.labels("flink-jobmanager")), _tcp(18081))}
-                           | {(peer, _tcp(9092)) for peer in kafka_peers}
-                           | {(_pods(facts.labels("ep-instance")), _tcp(p)) for p in own})
+    assert _pairs(obj) == (
+        _dns_pairs(K8S_DNS)
+        | _api_pairs()
+        | {(_pods(facts.labels("flink-jobmanager")), _tcp(18081))}
+        | {(peer, _tcp(9092)) for peer in kafka_peers}
+        | {(_pods(facts.labels("ep-instance")), _tcp(p)) for p in own}
+    )
 
 
 def test_flink_operator_egress_reaches_every_deployments_rest_port():
-    values = {**ALL_EGRESS, "flink": {"operator": {"namespace": "fo", "egress": {"enabled": True}}, "deployments": [
-        {"name": "ibm-eventautomation-flink"}, {"name": "jobs", "namespace": "jobs", "ports": {"rest": 9081}}]}}
+    values = {
+        **ALL_EGRESS,
+        "flink": {
+            "operator": {"namespace": "fo", "egress": {"enabled": True}},
+            "deployments": [
+                {"name": "ibm-eventautomation-flink"},
+                {"name": "jobs", "namespace": "jobs", "ports": {"rest": 9081}},
+            ],
+        },
+    }
     obj = by_name(rendered(values))["ibm-eventautomation-flink-operator-egress"]
     jobs_jm = {**facts.labels("flink-jobmanager"), "app.kubernetes.io/instance": "jobs"}
-    assert {(_pods(facts.labels("flink-jobmanager"), NAMESPACE), _tcp(8081)), (_pods(jobs_jm, "jobs"), _tcp(9081))} <= _pairs(obj)
+    assert {
+        (_pods(facts.labels("flink-jobmanager"), NAMESPACE), _tcp(8081)),
+        (_pods(jobs_jm, "jobs"), _tcp(9081)),
+    } <= _pairs(obj)
 
 
 def test_allow_rules_switch_off_individually():
@@ -116,6 +150,7 @@ def test_api_server_rule_narrows_to_cidrs():
 
 # --- webhook and UI sources, OpenShift ----------------------------------------------
 
+
 def _ingress_peers(obj: dict, port: int) -> set:
     return {peer for peer, p in normal(obj).ingress if p[1] == port}
 
@@ -127,20 +162,31 @@ def _ns_peer(labels: dict[str, str]) -> tuple:
 OS = BEYOND["openshift"]
 
 
-@pytest.mark.parametrize("group, name, port", [("eventProcessing", "ibm-ep-operator", 8443),
-                                               ("flink", "ibm-eventautomation-flink-operator", 9443)])
+@pytest.mark.parametrize(
+    "group, name, port",
+    [("eventProcessing", "ibm-ep-operator", 8443), ("flink", "ibm-eventautomation-flink-operator", 9443)],
+)
 def test_webhook_sources(group, name, port):
     def peers(**op: Any) -> set:
         return _ingress_peers(by_name(rendered({group: {"operator": op}}))[name], port)
+
     assert peers() == {ANY_PEER}
     assert peers(webhookFrom="hostNetwork") == {_ns_peer(OS["hostNetworkNamespaces"]["labels"])}
     assert peers(webhookFrom="cidrs", webhookCIDRs=["10.0.0.1/32", "10.0.0.2/32"]) == {
-        ("ipBlock", "10.0.0.1/32", ()), ("ipBlock", "10.0.0.2/32", ())}
+        ("ipBlock", "10.0.0.1/32", ()),
+        ("ipBlock", "10.0.0.2/32", ()),
+    }
 
 
 def test_openshift_flips_every_auto_source_and_explicit_values_still_win():
-    objs = by_name(rendered({"platform": "openshift", "flink": {"metrics": {"enabled": True, "port": 9250},
-                                                                "egress": {"enabled": True}}}))
+    objs = by_name(
+        rendered(
+            {
+                "platform": "openshift",
+                "flink": {"metrics": {"enabled": True, "port": 9250}, "egress": {"enabled": True}},
+            }
+        )
+    )
     host = _ns_peer(OS["hostNetworkNamespaces"]["labels"])
     assert _ingress_peers(objs["ibm-ep-operator"], 8443) == {host}
     assert _ingress_peers(objs["ibm-eventautomation-flink-operator"], 9443) == {host}
@@ -160,8 +206,11 @@ def test_openshift_changes_only_sources_not_the_page_objects_otherwise():
 
 # --- several deployments, forgotten ports, metrics ------------------------------------
 
+
 def test_each_deployment_has_its_own_ports():
-    objs = by_name(rendered({"flink": {"deployments": [{"name": "a"}, {"name": "b", "ports": {"rest": 9081, "rpc": 7123}}]}}))
+    objs = by_name(
+        rendered({"flink": {"deployments": [{"name": "a"}, {"name": "b", "ports": {"rest": 9081, "rpc": 7123}}]}})
+    )
     assert _ingress_peers(objs["a-jobmanager"], 8081) and _ingress_peers(objs["b-jobmanager"], 9081)
     assert {p[1] for _, p in normal(objs["b-jobmanager-rpc-blob"]).ingress} == {7123, 6124}
     assert {p[1] for _, p in normal(objs["a-jobmanager-rpc-blob"]).ingress} == {6123, 6124}
@@ -169,17 +218,34 @@ def test_each_deployment_has_its_own_ports():
 
 def test_taskmanager_rpc_and_data_ports_are_opt_in():
     assert not any(n.endswith("-taskmanager-rpc-data") for n in by_name(rendered()))
-    obj = by_name(rendered({"flink": {"taskmanagerRpcData": {"enabled": True}}}))["ibm-eventautomation-flink-taskmanager-rpc-data"]
+    obj = by_name(rendered({"flink": {"taskmanagerRpcData": {"enabled": True}}}))[
+        "ibm-eventautomation-flink-taskmanager-rpc-data"
+    ]
     flink = BEYOND["flink"]
-    assert normal(obj).ingress == {(_pods(facts.labels("flink")), _tcp(flink[k]["port"]))
-                                   for k in ("taskmanagerRpcPort", "taskmanagerDataPort")}
+    assert normal(obj).ingress == {
+        (_pods(facts.labels("flink")), _tcp(flink[k]["port"])) for k in ("taskmanagerRpcPort", "taskmanagerDataPort")
+    }
     assert obj["spec"]["podSelector"]["matchLabels"] == facts.labels("flink-taskmanager")
 
 
 def test_metrics_range_on_taskmanagers_from_the_prometheus_pods():
-    objs = by_name(rendered({"flink": {"metrics": {"enabled": True, "port": 9250, "endPort": 9260, "taskmanagers": True,
-                                                   "from": "namespaces", "namespaces": ["monitoring"],
-                                                   "podSelector": {"app": "prometheus"}}}}))
+    objs = by_name(
+        rendered(
+            {
+                "flink": {
+                    "metrics": {
+                        "enabled": True,
+                        "port": 9250,
+                        "endPort": 9260,
+                        "taskmanagers": True,
+                        "from": "namespaces",
+                        "namespaces": ["monitoring"],
+                        "podSelector": {"app": "prometheus"},
+                    }
+                }
+            }
+        )
+    )
     for component in ("jobmanager", "taskmanager"):
         obj = objs[f"ibm-eventautomation-flink-{component}-monitoring"]
         assert obj["spec"]["podSelector"]["matchLabels"] == facts.labels(f"flink-{component}")
@@ -188,6 +254,7 @@ def test_metrics_range_on_taskmanagers_from_the_prometheus_pods():
 
 # --- extra rules and guards --------------------------------------------------------
 
+
 def test_extra_rules_are_added_as_given():
     rule = {"from": [{"podSelector": {"matchLabels": {"app": "proxy"}}}], "ports": [{"protocol": "TCP", "port": 9000}]}
     objs = by_name(rendered({"flink": {"jobmanager": {"extraIngress": [rule]}}}))
@@ -195,33 +262,94 @@ def test_extra_rules_are_added_as_given():
 
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
-    ("extra rule without from", {"flink": {"taskmanager": {"extraIngress": [{"ports": [{"port": 1}]}]}}},
-     "/flink/taskmanager/extraIngress/0"),
-    ("extra rule without ports", {"eventProcessing": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}}},
-     "/eventProcessing/operator/extraIngress/0"),
-    ("extra rule with an empty peer", {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
-     "/flink/operator/extraIngress/0/from/0"),
-    ("extra rule mixing ipBlock and selector", {"flink": {"egress": {"enabled": True, "extraEgress": [{"to": [
-        {"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"port": 1}]}]}}},
-     "/flink/egress/extraEgress/0/to/0"),
-    ("bad CIDR", {"flink": {"operator": {"webhookFrom": "cidrs", "webhookCIDRs": ["10.0.0.300/8"]}}}, "/flink/operator/webhookCIDRs/0"),
-    ("kafka destination mixing cidr and namespace", {"flink": {"egress": {"enabled": True, "kafka": {"ports": [9092], "to": [
-        {"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}}, "/flink/egress/kafka/to/0"),
+    (
+        "extra rule without from",
+        {"flink": {"taskmanager": {"extraIngress": [{"ports": [{"port": 1}]}]}}},
+        "/flink/taskmanager/extraIngress/0",
+    ),
+    (
+        "extra rule without ports",
+        {"eventProcessing": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}}},
+        "/eventProcessing/operator/extraIngress/0",
+    ),
+    (
+        "extra rule with an empty peer",
+        {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
+        "/flink/operator/extraIngress/0/from/0",
+    ),
+    (
+        "extra rule mixing ipBlock and selector",
+        {
+            "flink": {
+                "egress": {
+                    "enabled": True,
+                    "extraEgress": [
+                        {
+                            "to": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}],
+                            "ports": [{"port": 1}],
+                        }
+                    ],
+                }
+            }
+        },
+        "/flink/egress/extraEgress/0/to/0",
+    ),
+    (
+        "bad CIDR",
+        {"flink": {"operator": {"webhookFrom": "cidrs", "webhookCIDRs": ["10.0.0.300/8"]}}},
+        "/flink/operator/webhookCIDRs/0",
+    ),
+    (
+        "kafka destination mixing cidr and namespace",
+        {
+            "flink": {
+                "egress": {
+                    "enabled": True,
+                    "kafka": {"ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]},
+                }
+            }
+        },
+        "/flink/egress/kafka/to/0",
+    ),
     ("unknown platform", {"platform": "eks"}, "/platform"),
-    ("unknown webhook source", {"eventProcessing": {"operator": {"webhookFrom": "api"}}}, "/eventProcessing/operator/webhookFrom"),
-    ("metrics from namespaces without any", {"flink": {"metrics": {"enabled": True, "port": 9250, "from": "namespaces"}}},
-     "/flink/metrics/namespaces"),
+    (
+        "unknown webhook source",
+        {"eventProcessing": {"operator": {"webhookFrom": "api"}}},
+        "/eventProcessing/operator/webhookFrom",
+    ),
+    (
+        "metrics from namespaces without any",
+        {"flink": {"metrics": {"enabled": True, "port": 9250, "from": "namespaces"}}},
+        "/flink/metrics/namespaces",
+    ),
 ]
 
 GUARDS: list[tuple[str, dict[str, Any], str]] = [
-    ("webhook CIDRs empty", {"eventProcessing": {"operator": {"webhookFrom": "cidrs"}}}, "eventProcessing.operator.webhookCIDRs"),
-    ("metrics range ends below its start", {"flink": {"metrics": {"enabled": True, "port": 9250, "endPort": 9249}}},
-     "flink.metrics.endPort"),
-    ("egress without DNS", {"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}}, "flink.egress.allowRules.dns"),
-    ("deny-all with the EP instance policy off", {"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False},
-     "deployNetworkPolicies"),
-    ("deny-all with a Flink policy off", {"denyAllIngress": {"enabled": True}, "flink": {"taskmanager": {"enabled": False}}},
-     "flink.taskmanager.enabled"),
+    (
+        "webhook CIDRs empty",
+        {"eventProcessing": {"operator": {"webhookFrom": "cidrs"}}},
+        "eventProcessing.operator.webhookCIDRs",
+    ),
+    (
+        "metrics range ends below its start",
+        {"flink": {"metrics": {"enabled": True, "port": 9250, "endPort": 9249}}},
+        "flink.metrics.endPort",
+    ),
+    (
+        "egress without DNS",
+        {"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}},
+        "flink.egress.allowRules.dns",
+    ),
+    (
+        "deny-all with the EP instance policy off",
+        {"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False},
+        "deployNetworkPolicies",
+    ),
+    (
+        "deny-all with a Flink policy off",
+        {"denyAllIngress": {"enabled": True}, "flink": {"taskmanager": {"enabled": False}}},
+        "flink.taskmanager.enabled",
+    ),
 ]
 
 
@@ -232,9 +360,12 @@ def test_bad_input_is_rejected_with_the_key(values, key):
     assert key in err.value.stderr and err.value.stdout == ""
 
 
-@pytest.mark.parametrize("values, ack", [
-    ({"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}}, "egressWithoutDns"),
-    ({"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False}, "denyAllWithoutProductPolicies"),
-])
+@pytest.mark.parametrize(
+    "values, ack",
+    [
+        ({"flink": {"egress": {"enabled": True, "allowRules": {"dns": False}}}}, "egressWithoutDns"),
+        ({"denyAllIngress": {"enabled": True}, "deployNetworkPolicies": False}, "denyAllWithoutProductPolicies"),
+    ],
+)
 def test_guards_yield_to_an_explicit_acknowledgement(values, ack):
     helm_template({**values, "acknowledge": {ack: True}})

@@ -25,7 +25,9 @@ def test_rest_8081_origin_follows_the_yaml_not_the_tables_anywhere():
     admitting = [o for o in rendered() if selects(o, jm) and any(p[1] == row.port for p in admitted_ports(o, None))]
     assert admitting == [], "8081 must not be open to clients outside the cluster"
     for origin in row.servedFrom:
-        assert any(p[1] == row.port for o in rendered() if selects(o, jm) for p in admitted_ports(o, facts.labels(origin)))
+        assert any(
+            p[1] == row.port for o in rendered() if selects(o, jm) for p in admitted_ports(o, facts.labels(origin))
+        )
 
 
 def test_ep_pod_labels_and_policy_names():
@@ -34,7 +36,9 @@ def test_ep_pod_labels_and_policy_names():
     assert objs["ibm-ep-operator"]["spec"]["podSelector"]["matchLabels"] == facts.labels("ep-operator")
     assert objs["ibm-ep"]["spec"]["podSelector"]["matchLabels"] == facts.labels("ep-instance")
     assert set(facts.switches()["deployOperatorNetworkPolicy"] + facts.switches()["deployNetworkPolicies"]) == {
-        "ibm-ep-operator", "ibm-ep"}
+        "ibm-ep-operator",
+        "ibm-ep",
+    }
 
 
 def test_taskmanager_8081_and_rpc_blob_targets_reproduce_the_pages_objects():

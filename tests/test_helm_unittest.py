@@ -55,11 +55,20 @@ def _counts(proc: subprocess.CompletedProcess[str], line: str) -> dict[str, int]
     return {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", m.group(1))}
 
 
-def _assert_passed(proc: subprocess.CompletedProcess[str], what: str) -> None:
+def _defined(chart: Path, suites: str) -> tuple[int, int]:
+    """(suites, tests) the suite files matching `suites` define: what a full run must report."""
+    files = sorted(chart.glob(suites))
+    return len(files), sum(len(yaml.safe_load(f.read_text())["tests"]) for f in files)
+
+
+def _assert_passed(proc: subprocess.CompletedProcess[str], what: str, chart: Path, suites: str) -> None:
     assert proc.returncode == 0, f"helm-unittest failed ({what}):\n{_output(proc)}"
-    tests = _counts(proc, "Tests")
-    # A run that found no suite (a moved tests/ dir, a wrong glob) also exits 0.
-    assert tests.get("passed", 0) > 0 and not tests.get("failed") and not tests.get("errored"), _output(proc)
+    # Every suite and test the files define ran and passed: a run that found no suite (a moved tests/
+    # dir, a wrong glob) or skipped some also exits 0.
+    n_suites, n_tests = _defined(chart, suites)
+    assert n_tests > 0, f"no test in {suites}"
+    assert _counts(proc, "Test Suites") == {"passed": n_suites, "total": n_suites}, _output(proc)
+    assert _counts(proc, "Tests") == {"passed": n_tests, "total": n_tests}, _output(proc)
 
 
 def _snapshot_suites(chart: Path) -> list[str]:
@@ -68,15 +77,17 @@ def _snapshot_suites(chart: Path) -> list[str]:
 
 
 def test_helm_unittest_suites_pass(tmp_path: Path):
-    proc = _unittest(_copy_chart(tmp_path))
-    _assert_passed(proc, f"{paths.CHART.relative_to(paths.ROOT)}, tests/*_test.yaml")
+    chart = _copy_chart(tmp_path)
+    proc = _unittest(chart)
+    _assert_passed(proc, f"{paths.CHART.relative_to(paths.ROOT)}, tests/*_test.yaml", chart, "tests/*_test.yaml")
 
 
 def test_template_guards_hold_without_the_schema(tmp_path: Path):
     """_helpers.tpl's guards (no empty selector, no port outside 1-65535) are what
     stands when a user renders with --skip-schema-validation."""
-    proc = _unittest(_copy_chart(tmp_path), "--skip-schema-validation", "-f", NO_SCHEMA_SUITES)
-    _assert_passed(proc, f"--skip-schema-validation, {NO_SCHEMA_SUITES}")
+    chart = _copy_chart(tmp_path)
+    proc = _unittest(chart, "--skip-schema-validation", "-f", NO_SCHEMA_SUITES)
+    _assert_passed(proc, f"--skip-schema-validation, {NO_SCHEMA_SUITES}", chart, NO_SCHEMA_SUITES)
 
 
 def test_snapshots_are_committed_and_current(tmp_path: Path):

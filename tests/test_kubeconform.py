@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import VALUES_FILES
-from tools.paths import KUBECONFORM, SCHEMAS
+from tools.paths import CHART, KUBECONFORM, SCHEMAS, SPEC_EP15
 from tools.render import helm_template
 from tools.schemas import versions
 
 VERSIONS = versions()
-LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+LOCATION = str(
+    SCHEMAS
+    / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 
 def test_schemas_cover_1_25_through_1_37():
@@ -24,20 +29,35 @@ def test_schemas_cover_1_25_through_1_37():
         assert (SCHEMAS / f"v{v}-standalone-strict" / "networkpolicy-networking-v1.json").exists(), v
 
 
-def kubeconform(manifest: str, version: str) -> dict:
+def kubeconform(manifest: str, version: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [str(KUBECONFORM), "-strict", "-summary", "-output", "json", "-kubernetes-version", version,
-         "-schema-location", LOCATION, "-"],
-        input=manifest, capture_output=True, text=True)
-    report = json.loads(proc.stdout)
+        [
+            str(KUBECONFORM),
+            "-strict",
+            "-summary",
+            "-output",
+            "json",
+            "-kubernetes-version",
+            version,
+            "-schema-location",
+            LOCATION,
+            "-",
+        ],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
+    report: dict[str, Any] = json.loads(proc.stdout)
     report["returncode"] = proc.returncode
     return report
 
 
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, str]:
-    return {"defaults": helm_template(),
-            **{name: helm_template(yaml.safe_load(path.read_text())) for name, path in VALUES_FILES.items()}}
+    return {
+        "defaults": helm_template(),
+        **{name: helm_template(yaml.safe_load(path.read_text())) for name, path in VALUES_FILES.items()},
+    }
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -51,7 +71,27 @@ def test_render_is_valid(manifests, case, version):
 
 def test_kubeconform_catches_an_invalid_policy():
     """The check can fail: an unknown field and a bad protocol are rejected, offline."""
-    bad = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
-           "spec: {podSelector: {}, ingres: [], policyTypes: [Ingress]}\n")
+    bad = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
+        "spec: {podSelector: {}, ingres: [], policyTypes: [Ingress]}\n"
+    )
     report = kubeconform(bad, VERSIONS[-1])
     assert report["returncode"] != 0 and report["summary"]["invalid"] == 1
+
+
+@pytest.mark.skipif(not SPEC_EP15.exists(), reason=f"the 1.5 page is not at {SPEC_EP15}")
+def test_the_1_5_pages_openshift_webhook_policy_is_rejected_as_printed_and_the_chart_renders_it_once():
+    """Decision ep-1.5-policytypes-twice: the page's block, cut from the page as printed, has `policyTypes:`
+    twice; kubeconform -strict refuses it. The OpenShift example renders the object with one policyTypes,
+    and kubeconform accepts that."""
+    blocks = re.findall(r"```yaml\n(.*?)```", SPEC_EP15.read_text(), flags=re.S)
+    [printed] = [b for b in blocks if "name: allow-apiserver-ep-webhook" in b and "host-network" in b]
+    assert printed.count("policyTypes:") == 2
+    report = kubeconform(printed, VERSIONS[-1])
+    assert report["returncode"] != 0 and report["summary"]["errors"] == 1
+    assert 'key "policyTypes" already set in map' in report["resources"][0]["msg"]
+    values = yaml.safe_load((CHART / "examples" / "ep-1.5-openshift.yaml").read_text())
+    manifest = helm_template(values, args=["--show-only", "templates/ep-operator.yaml"])
+    assert 'name: "allow-apiserver-ep-webhook"' in manifest and manifest.count("policyTypes:") == 1
+    report = kubeconform(manifest, VERSIONS[-1])
+    assert report["returncode"] == 0 and report["summary"]["valid"] == 1

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-from tools.docs import resolve
+from tools.generate.schema import resolve
 from tools.paths import CHART, ROOT
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

@@ -9,16 +9,8 @@ import pytest
 
 from tests.conftest import rendered
 from tools import facts
-from tools.expected import merge
 from tools.render import by_name
-
-
-def _set(path: str, value: Any) -> dict[str, Any]:
-    """{"a": {"b": value}} from "a.b"."""
-    out: dict[str, Any] = value
-    for key in reversed(path.split(".")):
-        out = {key: out}
-    return out
+from tools.values import merge, put
 
 
 def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
@@ -26,8 +18,11 @@ def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
 
 
 # Deny-all with a product policy off is refused unless acknowledged (tests/test_beyond_page.py).
-ALL_ON = _merge(*(_set(s, True) for s in facts.switches()), _set("flink.metrics.port", 9250),
-                _set("acknowledge.denyAllWithoutProductPolicies", True))
+ALL_ON = _merge(
+    *(put({}, s, True) for s in facts.switches()),
+    put({}, "flink.metrics.port", 9250),
+    put({}, "acknowledge.denyAllWithoutProductPolicies", True),
+)
 
 
 def test_defaults_turn_on_exactly_the_documented_switches():
@@ -43,11 +38,11 @@ def test_all_switches_on_render_every_switchs_objects():
 @pytest.mark.parametrize("switch", list(facts.switches()))
 def test_switch_removes_exactly_its_objects(switch: str):
     everything = by_name(rendered(ALL_ON))
-    without = by_name(rendered(_merge(ALL_ON, _set(switch, False))))
+    without = by_name(rendered(_merge(ALL_ON, put({}, switch, False))))
     assert set(everything) - set(without) == set(facts.switches()[switch])
     for name, obj in without.items():
         assert obj == everything[name], f"turning off {switch} changed {name}"
 
 
 def test_all_switches_off_render_nothing():
-    assert rendered(_merge(*(_set(s, False) for s in facts.switches()))) == []
+    assert rendered(_merge(*(put({}, s, False) for s in facts.switches()))) == []

@@ -19,8 +19,11 @@ ROWS = facts.ingress_rows()
 
 def _pods(workload: str) -> list[dict[str, str]]:
     # "flink" (every pod of the deployment) means its jobmanager and its taskmanagers.
-    return [facts.labels("flink-jobmanager"), facts.labels("flink-taskmanager")] if workload == "flink" \
+    return (
+        [facts.labels("flink-jobmanager"), facts.labels("flink-taskmanager")]
+        if workload == "flink"
         else [facts.labels(workload)]
+    )
 
 
 def _admitted(target: dict[str, str], origin: dict[str, str] | None) -> set[int]:
@@ -32,12 +35,13 @@ def test_row_is_served(row: facts.IngressRow):
     origins = row.servedFrom or (row.origin,)
     for target in _pods(row.target):
         for origin in origins:
-            for origin_labels in ([None] if origin == "anywhere" else _pods(origin)):
+            for origin_labels in [None] if origin == "anywhere" else _pods(origin):
                 assert row.port in _admitted(target, origin_labels), (row, origin)
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r.origin != "anywhere" or r.servedFrom],
-                         ids=lambda r: f"{r.target}:{r.port}")
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if r.origin != "anywhere" or r.servedFrom], ids=lambda r: f"{r.target}:{r.port}"
+)
 def test_row_is_not_served_to_an_unrelated_pod(row: facts.IngressRow):
     for target in _pods(row.target):
         assert row.port not in _admitted(target, UNRELATED)

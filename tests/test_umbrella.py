@@ -24,11 +24,15 @@ def umbrella(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return chart, helm
 
 
-@pytest.mark.parametrize("values", [
-    {},
-    {"global": {"imageRegistry": "example.invalid", "nested": {"any": ["thing"]}}},
-    {"global": {"x": 1}, NAME: OVERRIDES},
-], ids=["no-values", "global-only", "global-and-subchart-key"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"global": {"imageRegistry": "example.invalid", "nested": {"any": ["thing"]}}},
+        {"global": {"x": 1}, NAME: OVERRIDES},
+    ],
+    ids=["no-values", "global-only", "global-and-subchart-key"],
+)
 def test_umbrella_renders_what_the_chart_renders(umbrella: tuple[Path, Path], values: dict) -> None:
     chart, helm = umbrella
     got = parse(helm_template_umbrella(chart, values, helm=helm))

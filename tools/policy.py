@@ -3,13 +3,14 @@
 Two policies are equal here when they select the same pods and admit the same
 (peer, port) pairs, however those pairs are grouped into rules or ordered. This is
 a structural normal form for comparing with the page's objects; connectivity
-itself (what reaches what) is the analyzer's job (tools/connectivity.py).
+itself (what reaches what) is the analyzer's job (tools/connectivity/).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 Obj = dict[str, Any]
 Labels = frozenset[tuple[str, str]]
@@ -20,9 +21,11 @@ ANY_PORT = "any-port"  # a rule with no `ports`
 
 def _selector(sel: dict[str, Any] | None) -> tuple[Labels, tuple[Any, ...]]:
     sel = sel or {}
-    exprs = tuple(sorted(
-        (e["key"], e["operator"], tuple(sorted(e.get("values") or []))) for e in sel.get("matchExpressions") or []
-    ))
+    exprs = tuple(
+        sorted(
+            (e["key"], e["operator"], tuple(sorted(e.get("values") or []))) for e in sel.get("matchExpressions") or []
+        )
+    )
     return frozenset((sel.get("matchLabels") or {}).items()), exprs
 
 
@@ -41,10 +44,10 @@ def _port(port: Obj) -> tuple[Any, ...]:
 
 def pairs(rules: Iterable[Obj] | None, peers_key: str) -> frozenset[tuple[Any, Any]]:
     """Flatten rules into the set of (peer, port) pairs they admit."""
-    out = set()
+    out: set[tuple[Any, Any]] = set()
     for rule in rules or []:
-        peers = [_peer(p) for p in rule.get(peers_key) or []] or [ANY_PEER]
-        ports = [_port(p) for p in rule.get("ports") or []] or [ANY_PORT]
+        peers: list[Any] = [_peer(p) for p in rule.get(peers_key) or []] or [ANY_PEER]
+        ports: list[Any] = [_port(p) for p in rule.get("ports") or []] or [ANY_PORT]
         out.update((peer, port) for peer in peers for port in ports)
     return frozenset(out)
 
@@ -76,11 +79,14 @@ def admitted_ports(obj: Obj, peer_labels: dict[str, str] | None) -> set[tuple[An
     it reads selectors literally and leaves namespaces and expressions to the analyzer."""
     out = set()
     for peer, port in normal(obj).ingress:
-        if peer == ANY_PEER:
+        if peer == ANY_PEER or (
+            peer_labels is not None
+            and peer[0] == "pods"
+            and peer[2] is None
+            and not peer[1][1]
+            and peer[1][0] <= frozenset(peer_labels.items())
+        ):
             out.add(port)
-        elif peer_labels is not None and peer[0] == "pods" and peer[2] is None and not peer[1][1]:
-            if peer[1][0] <= frozenset(peer_labels.items()):
-                out.add(port)
     return out
 
 

@@ -6,8 +6,8 @@ to resolve as a path or URL. This tool inlines the definitions each kind needs
 so kubeconform can read the files with no network:
 
     python -m tools.schemas --out DIR
-    kubeconform -strict -kubernetes-version 1.30.0 \
-        -schema-location 'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
+    kubeconform -strict -kubernetes-version 1.30.0 -schema-location \
+      'DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import kubernetes_validate
 
@@ -46,8 +47,10 @@ def _refs(node: Any) -> Iterator[str]:
 
 def _localise(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (DEFS_REF.sub(r"#/$defs/\1", v) if k == "$ref" and isinstance(v, str) else _localise(v))
-                for k, v in node.items()}
+        return {
+            k: (DEFS_REF.sub(r"#/$defs/\1", v) if k == "$ref" and isinstance(v, str) else _localise(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_localise(v) for v in node]
     return node
@@ -62,7 +65,7 @@ def standalone(kind_schema: dict[str, Any], definitions: dict[str, Any]) -> dict
         if name not in needed:
             needed[name] = definitions[name]
             todo.extend(_refs(needed[name]))
-    out = _localise(kind_schema)
+    out: dict[str, Any] = _localise(kind_schema)
     out.pop("$id", None)
     out["$defs"] = _localise(dict(sorted(needed.items())))
     return out

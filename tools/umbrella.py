@@ -30,10 +30,19 @@ def make_umbrella(directory: Path, repository: str, version: str | None = None, 
     """Write an umbrella chart into `directory` depending on this chart from `repository`."""
     meta = chart_meta()
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "Chart.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "v2", "name": name, "version": "0.0.1",
-        "dependencies": [{"name": meta["name"], "version": version or meta["version"], "repository": repository}],
-    }, sort_keys=False))
+    (directory / "Chart.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v2",
+                "name": name,
+                "version": "0.0.1",
+                "dependencies": [
+                    {"name": meta["name"], "version": version or meta["version"], "repository": repository}
+                ],
+            },
+            sort_keys=False,
+        )
+    )
     return directory
 
 
@@ -49,13 +58,15 @@ def dependency_build(umbrella: Path, helm: Path = HELM, *args: str) -> None:
     _run([str(helm), "dependency", "build", str(umbrella), *args])
 
 
-def helm_template_umbrella(umbrella: Path, values: Values | None = None, helm: Path = HELM,
-                           release: str = RELEASE, namespace: str = NAMESPACE) -> str:
+def helm_template_umbrella(
+    umbrella: Path, values: Values | None = None, helm: Path = HELM, release: str = RELEASE, namespace: str = NAMESPACE
+) -> str:
     """`helm template` of the umbrella with the schema on; returns the manifest (raises RenderError)."""
     values_file = umbrella / "test-values.json"
     values_file.write_text(json.dumps(values or {}))
     try:
-        return _run([str(helm), "template", release, str(umbrella), "--namespace", namespace,
-                     "--values", str(values_file)]).stdout
+        return _run(
+            [str(helm), "template", release, str(umbrella), "--namespace", namespace, "--values", str(values_file)]
+        ).stdout
     finally:
         values_file.unlink()

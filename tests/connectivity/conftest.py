@@ -1,5 +1,6 @@
 """Shared helpers for the engine tests: the spec page's own NetworkPolicy objects, from the facts file
 (tools/facts/network-policies.yaml, whose transcription tests/test_facts.py checks against the page)."""
+
 from __future__ import annotations
 
 from typing import Any

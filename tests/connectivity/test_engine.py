@@ -1,7 +1,8 @@
-"""The engine (nca via tools/nca_driver.py) against the spec page's own objects and their semantics.
+"""The engine (nca via tools/libexec/nca-driver.py) against the spec page's own objects and their semantics.
 
 These check the engine, not the chart: if they fail, the flows the matrix reasons about are wrong.
 """
+
 from __future__ import annotations
 
 import copy
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tools.connectivity import (ANY_PORT, OUTSIDE, EngineError, Flow, Result, Scenario, analyze,
-                                default_cluster, diff_flows, semantic_diff, table, to_svg)
+from tools.connectivity.cluster import OUTSIDE, default_cluster
+from tools.connectivity.engine import Engine, EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.flows import ANY_PORT, Flow, diff_flows, table
 
 Policies = list[dict[str, Any]]
 FLINK = ["jobmanager", "taskmanager-1", "taskmanager-2"]
@@ -21,9 +23,11 @@ FLINK = ["jobmanager", "taskmanager-1", "taskmanager-2"]
 def results(page_policies: Policies, page_without_deny_all: Policies) -> dict[str, Result]:
     """One driver run for the whole module, as the matrix will do."""
     split = default_cluster(namespaces={"flink-operator": "flink-op", "flink-deployment": "flink"})
-    scs = [Scenario(page_policies, id="deny", dot=True),
-           Scenario(page_without_deny_all, id="open"),
-           Scenario(page_policies, split, id="split", namespace="flink")]
+    scs = [
+        Scenario(page_policies, id="deny", dot=True),
+        Scenario(page_without_deny_all, id="open"),
+        Scenario(page_policies, split, id="split", namespace="flink"),
+    ]
     return {r.id: r for r in analyze(scs)}
 
 
@@ -49,8 +53,11 @@ def test_anywhere_to_flink_operator_webhook(deny: set[Flow]) -> None:
 
 
 def test_flink_rpc_and_blob(deny: set[Flow]) -> None:
-    for src, dst in [("jobmanager", "taskmanager-1"), ("taskmanager-1", "taskmanager-2"),
-                     ("taskmanager-2", "jobmanager")]:
+    for src, dst in [
+        ("jobmanager", "taskmanager-1"),
+        ("taskmanager-1", "taskmanager-2"),
+        ("taskmanager-2", "jobmanager"),
+    ]:
         assert {Flow(src, dst, 6123), Flow(src, dst, 6124)} <= deny
 
 
@@ -97,8 +104,9 @@ def test_without_deny_all_unselected_reachable_on_every_port(results: dict[str, 
     assert Flow("jobmanager", "unrelated", ANY_PORT) in results["open"].flows("UDP")
 
 
-def test_operator_in_other_namespace_needs_namespace_selector(results: dict[str, Result],
-                                                              page_policies: Policies) -> None:
+def test_operator_in_other_namespace_needs_namespace_selector(
+    results: dict[str, Result], page_policies: Policies
+) -> None:
     """The page's podSelector-only `from` does not reach across namespaces (hence its commented
     namespaceSelector); with a namespaceSelector ANDed to the podSelector the operator gets in."""
     assert Flow("flink-operator", "jobmanager", 8081) not in results["split"].flows()
@@ -115,16 +123,24 @@ def test_operator_in_other_namespace_needs_namespace_selector(results: dict[str,
 
 def test_the_page_objects_are_all_there(page_policies: Policies) -> None:
     assert [p["metadata"]["name"] for p in page_policies] == [
-        "default-deny-ingress", "ibm-eventautomation-flink-operator", "ibm-eventautomation-flink-jobmanager",
-        "ibm-eventautomation-flink-jobmanager-rpc-blob", "ibm-eventautomation-flink-jobmanager-stream-authoring",
-        "ibm-eventautomation-flink-taskmanager", "ibm-eventautomation-flink-jobmanager-monitoring"]
+        "default-deny-ingress",
+        "ibm-eventautomation-flink-operator",
+        "ibm-eventautomation-flink-jobmanager",
+        "ibm-eventautomation-flink-jobmanager-rpc-blob",
+        "ibm-eventautomation-flink-jobmanager-stream-authoring",
+        "ibm-eventautomation-flink-taskmanager",
+        "ibm-eventautomation-flink-jobmanager-monitoring",
+    ]
 
 
 def test_parse_cache_changes_nothing(page_policies: Policies) -> None:
     """The driver parses each policy once per fixture; the answers are those of a fresh parse."""
     split = default_cluster(namespaces={"flink-operator": "flink-op"})
-    scs = [Scenario(page_policies[:i], cl, id=f"{n}{i}") for i in range(len(page_policies) + 1)
-           for n, cl in (("same", default_cluster()), ("split", split))]
+    scs = [
+        Scenario(page_policies[:i], cl, id=f"{n}{i}")
+        for i in range(len(page_policies) + 1)
+        for n, cl in (("same", default_cluster()), ("split", split))
+    ]
     cached, fresh = analyze(scs), analyze(scs, cache=False)
     assert [r.conns for r in cached] == [r.conns for r in fresh]
 
@@ -135,8 +151,12 @@ def test_batch_keeps_order_and_ids(page_policies: Policies) -> None:
 
 
 def test_bad_policy_names_the_scenario() -> None:
-    bad = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "bad"},
-           "spec": {"podSelector": {}, "ingress": [{"ports": [{"protocol": "TCP", "port": 70000}]}]}}
+    bad = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "bad"},
+        "spec": {"podSelector": {}, "ingress": [{"ports": [{"protocol": "TCP", "port": 70000}]}]},
+    }
     with pytest.raises(EngineError, match="broken"):
         analyze([Scenario([bad], id="broken")])
 
@@ -168,21 +188,8 @@ def test_dot_and_svg(results: dict[str, Result]) -> None:
 
 
 def test_persistent_engine_matches_one_shot(page_policies: Policies, deny: set[Flow]) -> None:
-    from tools.connectivity import Engine
-
     with Engine() as engine:
         first = engine.analyze([Scenario(page_policies)])[0].flows()
         second = engine.analyze([Scenario(page_policies), Scenario([], id="none")])
     assert first == deny == second[0].flows()
     assert Flow(OUTSIDE.name, "jobmanager", ANY_PORT) in second[1].flows()
-
-
-def test_fixture_is_parameterised() -> None:
-    c = default_cluster(namespaces={"ep-operator": "op", "flink-operator": "fop"}, default_namespace="ns",
-                        labels={"flink-operator": {"app": "fo"}}, ep_instance_names=("a", "b"))
-    assert {w.name: w.namespace for w in c.workloads if w.group == "unrelated"} == \
-        {"unrelated-op": "op", "unrelated-ns": "ns", "unrelated-fop": "fop"}
-    assert c.workload("flink-operator").labels == {"app": "fo"}
-    assert [w.cell for w in c.of_kind("ep-instance")] == ["a", "b"]
-    assert [w.name for w in c.of_kind("flink")] == ["jobmanager", "taskmanager-1", "taskmanager-2"]
-    assert c.namespaces["op"] == {"kubernetes.io/metadata.name": "op"}

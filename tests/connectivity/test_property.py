@@ -2,6 +2,7 @@
 options beyond the page: platform, webhook/UI/metrics sources, egress, taskmanager ports, port ranges),
 the render is kubeconform-valid and its connectivity never exceeds what its enabled groups document
 (nor blocks what they document)."""
+
 from __future__ import annotations
 
 import os
@@ -13,16 +14,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tools.connectivity import Engine, Scenario
-from tools.expected import cluster_for, compare, effective_values
-from tools.matrix import SWITCHES, _set
+from tools.connectivity.cluster import cluster_for
+from tools.connectivity.engine import Engine, Scenario
+from tools.connectivity.matrix import SWITCHES
+from tools.connectivity.model import compare
 from tools.paths import KUBECONFORM, SCHEMAS
 from tools.render import RenderError, helm_template, parse
 from tools.schemas import versions
+from tools.values import effective_values, put
 
 EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
-LOCATION = str(SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
-                         "/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+LOCATION = str(
+    SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+    "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 # Names YAML 1.1 would read as booleans or null are valid DNS labels too (a bug found here).
 dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z") | st.sampled_from(["n", "y", "on", "no", "null"])
@@ -36,50 +41,49 @@ policy_name = st.sampled_from(["p-one", "p-two"]) | dns_label
 def chart_values(draw: st.DrawFn) -> dict[str, Any]:
     v: dict[str, Any] = {"acknowledge": {"denyAllWithoutProductPolicies": True}}
     for s in SWITCHES:
-        _set(v, s, draw(st.booleans()))
-    _set(v, "eventProcessing.operator.namespace", draw(namespace))
-    _set(v, "eventProcessing.operator.policyName", draw(policy_name))
-    _set(v, "eventProcessing.instance.namespace", draw(namespace))
-    _set(v, "eventProcessing.instance.name", draw(st.just("") | dns_label))
-    _set(v, "flink.operator.namespace", draw(namespace))
-    _set(v, "flink.operator.policyName", draw(policy_name))
-    _set(v, "flink.operator.webhookServicePort.enabled", draw(st.booleans()))
+        put(v, s, draw(st.booleans()))
+    put(v, "eventProcessing.operator.namespace", draw(namespace))
+    put(v, "eventProcessing.operator.policyName", draw(policy_name))
+    put(v, "eventProcessing.instance.namespace", draw(namespace))
+    put(v, "eventProcessing.instance.name", draw(st.just("") | dns_label))
+    put(v, "flink.operator.namespace", draw(namespace))
+    put(v, "flink.operator.policyName", draw(policy_name))
+    put(v, "flink.operator.webhookServicePort.enabled", draw(st.booleans()))
     for key in ("rest", "rpc", "blob"):
-        _set(v, f"flink.ports.{key}", draw(port))
-    _set(v, "flink.metrics.port", draw(port))
+        put(v, f"flink.ports.{key}", draw(port))
+    put(v, "flink.metrics.port", draw(port))
     names = draw(st.lists(dns_label, min_size=1, max_size=2, unique=True))
     v["flink"]["deployments"] = [{"name": n, "namespace": draw(namespace)} for n in names]
     if draw(st.booleans()):
-        _set(v, "denyAllIngress.namespaces", draw(st.lists(st.sampled_from(["ns-a", "ns-b", "flink"]),
-                                                           unique=True)))
+        put(v, "denyAllIngress.namespaces", draw(st.lists(st.sampled_from(["ns-a", "ns-b", "flink"]), unique=True)))
     if draw(st.booleans()):
         beyond_the_page(draw, v)
     return v
 
 
 def beyond_the_page(draw: st.DrawFn, v: dict[str, Any]) -> None:
-    _set(v, "platform", draw(st.sampled_from(["kubernetes", "openshift"])))
+    put(v, "platform", draw(st.sampled_from(["kubernetes", "openshift"])))
     for group in ("eventProcessing.operator", "flink.operator"):
         source = draw(st.sampled_from(["auto", "anywhere", "hostNetwork", "cidrs"]))
-        _set(v, f"{group}.webhookFrom", source)
+        put(v, f"{group}.webhookFrom", source)
         if source == "cidrs":
-            _set(v, f"{group}.webhookCIDRs", ["192.168.10.0/24"])
-    _set(v, "eventProcessing.instance.uiFrom", draw(st.sampled_from(["auto", "anywhere", "router"])))
-    _set(v, "flink.taskmanagerRpcData.enabled", draw(st.booleans()))
+            put(v, f"{group}.webhookCIDRs", ["192.168.10.0/24"])
+    put(v, "eventProcessing.instance.uiFrom", draw(st.sampled_from(["auto", "anywhere", "router"])))
+    put(v, "flink.taskmanagerRpcData.enabled", draw(st.booleans()))
     for key in ("taskmanagerRpc", "taskmanagerData"):
-        _set(v, f"flink.ports.{key}", draw(port))
+        put(v, f"flink.ports.{key}", draw(port))
     start = v["flink"]["metrics"]["port"]
-    _set(v, "flink.metrics.endPort", draw(st.none() | st.integers(start, min(start + 20, 65535))))
-    _set(v, "flink.metrics.taskmanagers", draw(st.booleans()))
+    put(v, "flink.metrics.endPort", draw(st.none() | st.integers(start, min(start + 20, 65535))))
+    put(v, "flink.metrics.taskmanagers", draw(st.booleans()))
     source = draw(st.sampled_from(["auto", "anywhere", "monitoring", "namespaces"]))
-    _set(v, "flink.metrics.from", source)
+    put(v, "flink.metrics.from", source)
     if source == "namespaces":
-        _set(v, "flink.metrics.namespaces", ["monitoring"])
+        put(v, "flink.metrics.namespaces", ["monitoring"])
     for group in ("eventProcessing.operator", "eventProcessing.instance", "flink.operator", "flink"):
-        _set(v, f"{group}.egress.enabled", draw(st.booleans()))
-        _set(v, f"{group}.egress.allowRules.kubernetesApi", draw(st.booleans()))
+        put(v, f"{group}.egress.enabled", draw(st.booleans()))
+        put(v, f"{group}.egress.allowRules.kubernetesApi", draw(st.booleans()))
     for group in ("eventProcessing.instance", "flink"):
-        _set(v, f"{group}.egress.kafka.ports", draw(st.lists(port, max_size=2, unique=True)))
+        put(v, f"{group}.egress.kafka.ports", draw(st.lists(port, max_size=2, unique=True)))
     if draw(st.booleans()):
         v["flink"]["deployments"][0]["ports"] = {"rest": draw(port)}
 
@@ -91,13 +95,30 @@ def engine() -> Iterator[Engine]:
 
 
 def kubeconform(manifest: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(KUBECONFORM), "-strict", "-summary", "-kubernetes-version", versions()[-1],
-                           "-schema-location", LOCATION, "-"], input=manifest, capture_output=True, text=True)
+    return subprocess.run(
+        [
+            str(KUBECONFORM),
+            "-strict",
+            "-summary",
+            "-kubernetes-version",
+            versions()[-1],
+            "-schema-location",
+            LOCATION,
+            "-",
+        ],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
 
 
 # Random locally, to explore; the same examples on CI (CI=true), so a landing never hangs on luck.
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          derandomize=os.environ.get("CI") == "true")
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI") == "true",
+)
 @given(values=chart_values())
 def test_render_is_valid_and_connectivity_is_documented(engine: Engine, values: dict[str, Any]) -> None:
     try:

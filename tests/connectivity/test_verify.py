@@ -1,19 +1,26 @@
 """`make verify`: the table, the differences from the page, the SVG, and the live-cluster comparison."""
+
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tools import verify
-from tools.paths import CHART, ROOT
+from tools.connectivity import verify
+from tools.paths import MAX_VALUES, examples
 from tools.render import render
+from tools.values import merge
 
 
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, Any] | None = None,
-        live: list[dict[str, Any]] | None = None) -> tuple[int, str]:
+def run(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    values: dict[str, Any] | None = None,
+    live: list[dict[str, Any]] | None = None,
+) -> tuple[int, str]:
     argv = ["--svg", str(tmp_path / "g.svg")]
     if values is not None:
         (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
@@ -28,13 +35,11 @@ def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, values: dict[str, An
 def as_live(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What `kubectl get netpol -o yaml` adds to what was applied."""
     for o in objs:
-        o["metadata"].update(uid="0b5e", resourceVersion="42", generation=1,
-                             creationTimestamp="2026-01-01T00:00:00Z")
+        o["metadata"].update(uid="0b5e", resourceVersion="42", generation=1, creationTimestamp="2026-01-01T00:00:00Z")
     return objs
 
 
-def test_defaults_pass_print_the_table_and_write_the_svg(capsys: pytest.CaptureFixture[str],
-                                                         tmp_path: Path) -> None:
+def test_defaults_pass_print_the_table_and_write_the_svg(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, out = run(capsys, tmp_path)
     assert rc == 0, out
     assert "anyone -> flink-operator" in out and "443,9443" in out
@@ -65,7 +70,12 @@ def test_beyond_the_page_is_documented(capsys: pytest.CaptureFixture[str], tmp_p
     assert "jobmanager -> taskmanager-1" in out and "6121,6122,6123,6124,8081" in out
 
 
-EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
+EXAMPLES = examples()
+
+
+# The EP 1.1-1.5 page's webhooks: only the API server reaches them (its address range, or OpenShift's
+# host-network namespaces), as nca computes from the render.
+WEBHOOK_CALLERS = {"ep-1.5-kubernetes": "api-server", "ep-1.5-openshift": "host-network"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -74,35 +84,46 @@ def test_worked_examples_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Differences from the documented flows:\n  none" in out
+    assert f"Graph: {tmp_path / 'g.svg'}" in out  # drawn, nca's empty labels worked around (to_svg)
+    if caller := WEBHOOK_CALLERS.get(example.stem):
+        for webhook, port in (("ep-operator", 8443), ("flink-operator", 9443)):
+            sources = re.findall(rf"^(.+?) -> {webhook} +(\S+) ", out, flags=re.M)
+            assert sources == [(caller, str(port))], out
+
+
+def test_the_1_5_examples_are_checked_for_their_webhook_callers() -> None:
+    assert set(WEBHOOK_CALLERS) == {p.stem for p in EXAMPLES if p.stem.startswith("ep-1.5-")}
 
 
 def test_examples_are_the_three_of_the_readme() -> None:
     assert {p.stem for p in EXAMPLES} >= {"openshift", "egress-locked", "three-flink-deployments"}
 
 
-# Ports max.yaml moves that the page fixes (no `valuesKey` in the facts): the only differences it may show.
-PAGE_FIXED = {"eventProcessing": {"operator": {"webhookPort": 8443},
-                                  "instance": {"ports": {"ui": 8443, "kafkaAdmin": 7000, "uiFrontend": 3000,
-                                                         "uiBackend": 8888}}},
-              "flink": {"operator": {"webhookPort": 9443, "webhookServicePort": {"port": 443}}}}
+# Ports max-values.yaml moves that the page fixes (no `valuesKey` in the facts): the only differences it may show.
+PAGE_FIXED = {
+    "eventProcessing": {
+        "operator": {"webhookPort": 8443},
+        "instance": {"ports": {"ui": 8443, "kafkaAdmin": 7000, "uiFrontend": 3000, "uiBackend": 8888}},
+    },
+    "flink": {"operator": {"webhookPort": 9443, "webhookServicePort": {"port": 443}}},
+}
 
 
-def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.CaptureFixture[str],
-                                                                 tmp_path: Path) -> None:
-    """tests/values/max.yaml turns everything on: with the ports the page fixes put back, verify passes
+def test_max_values_pass_but_for_the_page_fixed_ports_they_move(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """ci/max-values.yaml turns everything on: with the ports the page fixes put back, verify passes
     and lists the extra rules' flows apart; as it is, it fails on exactly those ports (decision
     customisable-ports)."""
-    from tools.expected import merge
-
-    mx = yaml.safe_load((ROOT / "tests" / "values" / "max.yaml").read_text())
+    mx = yaml.safe_load(MAX_VALUES.read_text())
     rc, out = run(capsys, tmp_path, merge(mx, PAGE_FIXED))
     assert rc == 0, out
     assert "ep-operator -> extra-peer-7: 8200  (extra, from eventProcessing.operator.egress.extraEgress[0])" in out
     assert "(extra, from flink.taskmanager.extraIngress[0])" in out
-    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(ROOT / "tests" / "values" / "max.yaml")])
+    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--values", str(MAX_VALUES)])
     out = capsys.readouterr().out
     assert rc == 1
-    diff = out[out.index("Differences from the documented flows:"):]
+    diff = out[out.index("Differences from the documented flows:") :]
     moved = {"18443", "13000", "17000", "18888", "9443", "19443", "8443"}
     for line in diff.splitlines()[1:]:
         if "->" in line and not line.strip().endswith(":"):
@@ -112,8 +133,19 @@ def test_max_values_pass_but_for_the_page_fixed_ports_they_move(capsys: pytest.C
 
 def test_an_extra_rule_does_not_fail_but_is_listed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Decision extra-rules-in-verify."""
-    rc, out = run(capsys, tmp_path, {"flink": {"taskmanager": {"extraIngress": [
-        {"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}], "ports": [{"port": 5005}]}]}}})
+    rc, out = run(
+        capsys,
+        tmp_path,
+        {
+            "flink": {
+                "taskmanager": {
+                    "extraIngress": [
+                        {"from": [{"podSelector": {"matchLabels": {"app": "debugger"}}}], "ports": [{"port": 5005}]}
+                    ]
+                }
+            }
+        },
+    )
     assert rc == 0, out
     assert "extra-peer -> taskmanager-1: 5005  (extra, from flink.taskmanager.extraIngress[0])" in out
 
@@ -167,5 +199,6 @@ def test_readme_graph_is_current() -> None:
     assert dot_file.exists() and verify.README_GRAPH.exists(), "run `make graph`"
     fresh = verify.readme_dot()
     assert dot_file.read_text() == fresh, "docs/connectivity.dot is stale: run `make graph`"
-    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), \
+    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), (
         "docs/connectivity.svg was not made from docs/connectivity.dot: run `make graph`"
+    )

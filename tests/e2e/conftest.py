@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.controlplane import ControlPlane, missing_binaries
+from tools.e2e.controlplane import ControlPlane, missing_binaries
 from tools.paths import BIN
 
 HERE = Path(__file__).parent
@@ -36,8 +36,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing = _missing()
     if not missing or REQUIRE:
         return  # with REQUIRE, the fixture raises and every test errors out
-    skip = pytest.mark.skip(reason=f"e2e binaries missing ({', '.join(map(str, missing))}): "
-                                   "run `make e2e-tools tools`, or EPNP_REQUIRE_E2E=1 to fail")
+    skip = pytest.mark.skip(
+        reason=f"e2e binaries missing ({', '.join(map(str, missing))}): "
+        "run `make e2e-tools tools`, or EPNP_REQUIRE_E2E=1 to fail"
+    )
     for item in items:
         # This hook sees the whole session's items, not only this directory's.
         if item.path.is_relative_to(HERE):
@@ -51,7 +53,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if missing and not REQUIRE:
         terminalreporter.write_line(
             f"e2e: SKIPPED, missing {', '.join(p.name for p in missing)} in {BIN}: "
-            "run `make e2e-tools` (or `make e2e`)", yellow=True, bold=True)
+            "run `make e2e-tools` (or `make e2e`)",
+            yellow=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ One lab for the module (a fresh one per module: the lab moves pytest's main thre
 namespace, where other modules' control planes would not be reachable). Skipped with the reason
 when not root or the lab's tools are missing; EPNP_REQUIRE_E2E=1 (CI) turns the skip into a failure.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -12,14 +13,14 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.test_dataplane_host import host_state
-from tools.connectivity import Result
+from tools.connectivity.engine import Result
 from tools.e2e.dataplane import (
     Case,
     CaseReport,
@@ -40,8 +41,9 @@ from tools.paths import CHART
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
 WHY = unavailable()
-pytestmark = pytest.mark.skipif(WHY is not None and not REQUIRE,
-                                reason=f"dataplane lab unavailable: {WHY} (EPNP_REQUIRE_E2E=1 fails instead)")
+pytestmark = pytest.mark.skipif(
+    WHY is not None and not REQUIRE, reason=f"dataplane lab unavailable: {WHY} (EPNP_REQUIRE_E2E=1 fails instead)"
+)
 
 CASE_IDS = [c.id for c in coverage_cases()]
 REPORTS: dict[str, CaseReport] = {}
@@ -49,18 +51,36 @@ REPORTS: dict[str, CaseReport] = {}
 
 # the lifecycle's two renders, and a Kafka layout that meets kube-router bug (b)
 INSTALL: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
-UPGRADE: dict[str, Any] = {**INSTALL, "deployOperatorNetworkPolicy": False,
-                           "acknowledge": {"denyAllWithoutProductPolicies": True}}
-KAFKA_EXCEPT: dict[str, Any] = {"eventProcessing": {"instance": {"egress": {"enabled": True, "kafka": {
-    "ports": [9092], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}, {"cidr": "172.16.0.0/16"}]}}}}}
+UPGRADE: dict[str, Any] = {
+    **INSTALL,
+    "deployOperatorNetworkPolicy": False,
+    "acknowledge": {"denyAllWithoutProductPolicies": True},
+}
+KAFKA_EXCEPT: dict[str, Any] = {
+    "eventProcessing": {
+        "instance": {
+            "egress": {
+                "enabled": True,
+                "kafka": {
+                    "ports": [9092],
+                    "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}, {"cidr": "172.16.0.0/16"}],
+                },
+            }
+        }
+    }
+}
 METRICS_DENY: dict[str, Any] = {**INSTALL, "flink": {"metrics": {"enabled": True, "port": 9250}}}
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Prepared, Result]]:
     """Every case of the module rendered and given to nca in one batch (one nca process)."""
-    cases = [*coverage_cases(), Case("install", INSTALL), Case("upgrade", UPGRADE),
-             Case("kafka cidrs with an except", KAFKA_EXCEPT)]
+    cases = [
+        *coverage_cases(),
+        Case("install", INSTALL),
+        Case("upgrade", UPGRADE),
+        Case("kafka cidrs with an except", KAFKA_EXCEPT),
+    ]
     for mutant, (template, pattern, repl, _) in MUTANTS.items():
         chart = _mutant(tmp_path_factory.mktemp(mutant), template, pattern, repl)
         cases.append(Case(f"mutant {mutant}", METRICS_DENY, chart))
@@ -94,29 +114,40 @@ def _report(rep: CaseReport) -> str:
 
 # ---------------------------------------------------------------- (a) the lab enforces at all
 
+
 def test_a_trivial_policy_is_enforced(dp: Dataplane) -> None:
     """One policy admitting app=a on TCP 80: a gets in on 80 only, c not at all; deleting the
     policy opens b again. The canary (sync) proves kube-router acted, not a stale rule set."""
     lab, kube = dp.lab, dp.kube
-    hosts = dict(zip("abc", lab.add_hosts([(f"trivial:{n}", None) for n in "abc"])))
+    hosts = dict(zip("abc", lab.add_hosts([(f"trivial:{n}", None) for n in "abc"]), strict=True))
     try:
         kube.namespace("trivial", {})
         for n, h in hosts.items():
             lab.agent.serve(h, n, [80, 81], [])
             kube.pod(f"trivial:{n}", "trivial", n, {"app": n}, h.ip)
-        pol = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-               "metadata": {"name": "b", "namespace": "trivial"},
-               "spec": {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Ingress"],
-                        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}],
-                                     "ports": [{"port": 80}]}]}}
+        pol = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "b", "namespace": "trivial"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "b"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": [{"port": 80}]}],
+            },
+        }
         kube.c.create(pol)
         dp.sync()
 
         def probe() -> list[str]:
-            return lab.agent.probe([(hosts["a"].netns, hosts["b"].ip, 80, "tcp"),
-                                    (hosts["a"].netns, hosts["b"].ip, 81, "tcp"),
-                                    (hosts["c"].netns, hosts["b"].ip, 80, "tcp"),
-                                    (hosts["b"].netns, hosts["c"].ip, 81, "tcp")])
+            return lab.agent.probe(
+                [
+                    (hosts["a"].netns, hosts["b"].ip, 80, "tcp"),
+                    (hosts["a"].netns, hosts["b"].ip, 81, "tcp"),
+                    (hosts["c"].netns, hosts["b"].ip, 80, "tcp"),
+                    (hosts["b"].netns, hosts["c"].ip, 81, "tcp"),
+                ]
+            )
+
         assert probe() == ["b", "refused", "refused", "c"]
         kube.c.call("DELETE", "/apis/networking.k8s.io/v1/namespaces/trivial/networkpolicies/b")
         dp.sync()
@@ -128,6 +159,7 @@ def test_a_trivial_policy_is_enforced(dp: Dataplane) -> None:
 
 
 # ---------------------------------------------------------------- (b, c) coverage, three ways
+
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_case_three_ways(dp: Dataplane, coverage: dict[str, tuple[Prepared, Result]], case_id: str) -> None:
@@ -147,8 +179,9 @@ def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
     line = summary(reports)
     with capsys.disabled():  # the summary line is printed whatever the outcome
         print(f"\n{line}")
-    m = re.fullmatch(r"dataplane: (\d+) probes over (\d+) cases: (\d+) undocumented allowed, (\d+) documented blocked",
-                     line)
+    m = re.fullmatch(
+        r"dataplane: (\d+) probes over (\d+) cases: (\d+) undocumented allowed, (\d+) documented blocked", line
+    )
     assert m, line
     n, k, u, b = map(int, m.groups())
     assert n >= 1000 and k >= 8 and (u, b) == (0, 0), line
@@ -160,15 +193,18 @@ def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
 
 # ---------------------------------------------------------------- (d) the lifecycle, probed
 
-def test_lifecycle_install_upgrade_rollback_uninstall(dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]],
-                                                      tmp_path: Path) -> None:
+
+def test_lifecycle_install_upgrade_rollback_uninstall(
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]], tmp_path: Path
+) -> None:
     """helm (in the node namespace, against the lab's API server) installs defaults + deny-all,
     upgrades with the EP operator's policy off (its webhook port then follows deny-all), rolls back,
     uninstalls (everything open again); after each step the probes match that step's documented
     flows, and nca agrees."""
-    from tools.connectivity import Scenario, analyze
-    from tools.matrix import GROUP_SWITCHES, _set
+    from tools.connectivity.engine import Scenario, analyze
+    from tools.connectivity.matrix import GROUP_SWITCHES
     from tools.render import NAMESPACE
+    from tools.values import put as _set
 
     dp.kube.apply_policies([], keep=in_canary_namespace)
     install = INSTALL
@@ -182,22 +218,43 @@ def test_lifecycle_install_upgrade_rollback_uninstall(dp: Dataplane, prepared: d
     rel = ["epnp", "--namespace", NAMESPACE]
     steps = [
         (p_install, r_install, ["install", *rel[:1], str(CHART), *rel[1:], "-f", str(values)]),
-        (p_upgrade, r_upgrade, ["upgrade", *rel[:1], str(CHART), *rel[1:], "-f", str(values),
-                                "--set", "deployOperatorNetworkPolicy=false",
-                                "--set", "acknowledge.denyAllWithoutProductPolicies=true"]),
-        (Prepared(Case("rollback", install), p_install.objs, p_install.cluster), r_install,
-         ["rollback", "epnp", "1", "--namespace", NAMESPACE]),
+        (
+            p_upgrade,
+            r_upgrade,
+            [
+                "upgrade",
+                *rel[:1],
+                str(CHART),
+                *rel[1:],
+                "-f",
+                str(values),
+                "--set",
+                "deployOperatorNetworkPolicy=false",
+                "--set",
+                "acknowledge.denyAllWithoutProductPolicies=true",
+            ],
+        ),
+        (
+            Prepared(Case("rollback", install), p_install.objs, p_install.cluster),
+            r_install,
+            ["rollback", "epnp", "1", "--namespace", NAMESPACE],
+        ),
         (Prepared(Case("uninstall", off), [], p_install.cluster), r_off, ["uninstall", *rel]),
     ]
     seen: dict[str, CaseReport] = {}
     for p, res, argv in steps:
-        rep = dp.run_case(p.case, p.objs, p.cluster, res, apply=lambda argv=argv: len([dp.helm(*argv)]),
-                          also_ports_of=p_install.objs)
+
+        def apply(argv: list[str] = argv) -> int:
+            dp.helm(*argv)
+            return 1  # one write: the helm command
+
+        rep = dp.run_case(p.case, p.objs, p.cluster, res, apply=apply, also_ports_of=p_install.objs)
         seen[p.case.id] = rep
         assert not rep.disagreements, _report(rep)
 
     def webhook(rep: CaseReport) -> bool:
         return next(a.dataplane for a in rep.answers if a.probe == Probe("other-namespace", "ep-operator", 8443, "tcp"))
+
     # the step-specific flows really flipped on the dataplane
     assert [webhook(seen[s]) for s in ("install", "upgrade", "rollback", "uninstall")] == [True, False, True, True]
     unrelated_in = [a.dataplane for a in seen["uninstall"].answers if a.probe.dst == "jobmanager"]
@@ -217,11 +274,14 @@ class Pods:
     """Throwaway pods (and outside hosts) for one bug, removed afterwards."""
 
     def __init__(self, dp: Dataplane) -> None:
-        self.dp, self.keys, self.hosts = dp, [], {}
+        self.dp = dp
+        self.keys: list[str] = []
+        self.hosts: dict[str, Any] = {}
         self.policies: list[tuple[str, str]] = []
 
-    def add(self, name: str, ns: str | None, labels: dict[str, str], ports: list[int],
-            named: list[dict[str, Any]] = ()) -> None:
+    def add(
+        self, name: str, ns: str | None, labels: dict[str, str], ports: list[int], named: Sequence[dict[str, Any]] = ()
+    ) -> None:
         key = f"kr:{name}"
         (h,) = self.dp.lab.add_hosts([(key, None)])
         self.keys.append(key)
@@ -232,14 +292,20 @@ class Pods:
             self.dp.kube.pod(key, ns, name, labels, h.ip, named)
 
     def policy(self, ns: str, name: str, spec: dict[str, Any]) -> None:
-        self.dp.kube.c.create({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                               "metadata": {"name": name, "namespace": ns}, "spec": spec})
+        self.dp.kube.c.create(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": spec,
+            }
+        )
         self.policies.append((ns, name))
         self.dp.sync()
 
     def probe(self, *pairs: tuple[str, str, int]) -> list[bool]:
         got = self.dp.lab.agent.probe([(self.hosts[s].netns, self.hosts[d].ip, port, "tcp") for s, d, port in pairs])
-        return [g == d for g, (_, d, _) in zip(got, pairs)]
+        return [g == d for g, (_, d, _) in zip(got, pairs, strict=True)]
 
     def remove(self) -> None:
         for ns, name in self.policies:
@@ -269,8 +335,16 @@ def test_kube_router_both_policy_types_apply_egress_rules_to_ingress(pods: Pods)
     pods.add("a", KR, {"app": "x"}, [80])
     pods.add("b", KR, {"app": "x"}, [80])
     pods.add("c", KR, {"app": "c"}, [80])
-    pods.policy(KR, "both", {"podSelector": {"matchLabels": {"app": "x"}}, "policyTypes": ["Ingress", "Egress"],
-                             "ingress": [], "egress": [{"ports": [{"port": 80}]}]})
+    pods.policy(
+        KR,
+        "both",
+        {
+            "podSelector": {"matchLabels": {"app": "x"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [{"ports": [{"port": 80}]}],
+        },
+    )
     # the API: b admits nobody (no ingress rule), so a -> b:80 is denied; c has no policy at all
     assert pods.probe(("a", "b", 80), ("c", "b", 80), ("a", "c", 80)) == [True, False, True]
 
@@ -286,10 +360,21 @@ def test_kube_router_ipblock_except_removes_addresses_from_the_rules_other_ipblo
 
     def net(bits: int) -> str:
         return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
-    pods.policy(KR, "except", {"podSelector": {"matchLabels": {"app": "client"}}, "policyTypes": ["Egress"],
-                               "egress": [{"to": [{"ipBlock": {"cidr": net(20), "except": [net(28)]}},
-                                                  {"ipBlock": {"cidr": net(24)}}],
-                                           "ports": [{"port": 80}]}]})
+
+    pods.policy(
+        KR,
+        "except",
+        {
+            "podSelector": {"matchLabels": {"app": "client"}},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": net(20), "except": [net(28)]}}, {"ipBlock": {"cidr": net(24)}}],
+                    "ports": [{"port": 80}],
+                }
+            ],
+        },
+    )
     # the API: the address is in the second peer (its /24), so it is allowed
     assert pods.probe(("client", "world", 80)) == [False]
 
@@ -304,11 +389,21 @@ def test_kube_router_named_egress_port_without_to_opens_the_number_everywhere(po
     pods.add("web", KR, {"app": "web"}, [8080], named=[{"name": "web", "containerPort": 8080}])
     pods.add("plain", f"{KR}-other", {"app": "plain"}, [8080])
     pods.add("web9090", f"{KR}-other", {"app": "web9090"}, [9090], named=[{"name": "web", "containerPort": 9090}])
-    pods.policy(KR, "named", {"podSelector": {"matchLabels": {"app": "client"}}, "policyTypes": ["Egress"],
-                              "egress": [{"ports": [{"port": "web"}]}]})
+    pods.policy(
+        KR,
+        "named",
+        {
+            "podSelector": {"matchLabels": {"app": "client"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"port": "web"}]}],
+        },
+    )
     # the API: web:8080 and web9090:9090 (each pod's own `web`) allowed, plain:8080 denied
-    assert pods.probe(("client", "web", 8080), ("client", "plain", 8080), ("client", "web9090", 9090)) \
-        == [True, True, False]
+    assert pods.probe(("client", "web", 8080), ("client", "plain", 8080), ("client", "web9090", 9090)) == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_kube_router_rule_of_unresolved_named_ports_matches_every_port(pods: Pods) -> None:
@@ -319,16 +414,26 @@ def test_kube_router_rule_of_unresolved_named_ports_matches_every_port(pods: Pod
     pods.add("server", KR, {"app": "server"}, [80, 8443])
     pods.add("client", KR, {"app": "client"}, [80])
     pods.add("other", KR, {"app": "other"}, [80])
-    pods.policy(KR, "named-in", {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],
-                                 "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}],
-                                              "ports": [{"port": "https"}]}]})
+    pods.policy(
+        KR,
+        "named-in",
+        {
+            "podSelector": {"matchLabels": {"app": "server"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}], "ports": [{"port": "https"}]}],
+        },
+    )
     # the API: the server declares no `https`, so the rule admits nothing
-    assert pods.probe(("client", "server", 80), ("client", "server", 8443), ("other", "server", 80)) \
-        == [True, True, False]
+    assert pods.probe(("client", "server", 80), ("client", "server", 8443), ("other", "server", 80)) == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_rendered_policies_avoid_the_shapes_kube_router_gets_wrong(
-        coverage: dict[str, tuple[Prepared, Result]]) -> None:
+    coverage: dict[str, tuple[Prepared, Result]],
+) -> None:
     """No rendered policy of any coverage case (max config included) has both policy types, an
     egress rule with a named port and no `to`, or an ipBlock with `except` next to another ipBlock
     in one rule, unless the values wrote that rule themselves (extra rules)."""
@@ -350,20 +455,25 @@ def test_rendered_policies_avoid_the_shapes_kube_router_gets_wrong(
 
 
 def test_kafka_cidrs_with_an_except_are_enforced_wrong_by_kube_router(
-        dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]]) -> None:
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]]
+) -> None:
     """The chart puts every `kafka.to` entry into one egress rule, so two CIDR entries where one has
     an `except` inside the other's CIDR meet bug (b): kube-router blocks the documented Kafka
     flows to the hole. Exactly those probes disagree, and nca sides with the page."""
     p, res = prepared["kafka cidrs with an except"]
     rep = dp.run_case(p.case, p.objs, p.cluster, res)
     hole = {a.probe for a in rep.disagreements}
-    assert hole and all(a.documented and a.nca and not a.dataplane and a.probe.port == 9092
-                        and a.probe.src.startswith("ep-instance") for a in rep.disagreements), _report(rep)
-    assert {pr.dst for pr in hole} == {next(atom.name for atom in p.cluster.ips
-                                            if any(lo <= 0xAC100105 <= hi for lo, hi in atom.intervals))}
+    assert hole and all(
+        a.documented and a.nca and not a.dataplane and a.probe.port == 9092 and a.probe.src.startswith("ep-instance")
+        for a in rep.disagreements
+    ), _report(rep)
+    assert {pr.dst for pr in hole} == {
+        next(atom.name for atom in p.cluster.ips if any(lo <= 0xAC100105 <= hi for lo, hi in atom.intervals))
+    }
 
 
 # ---------------------------------------------------------------- (h) the suite catches real mistakes
+
 
 def _mutant(tmp_path: Path, template: str, pattern: str, replacement: str) -> Path:
     """A private copy of the chart with one template edited; fails loudly when the edit no longer
@@ -379,22 +489,34 @@ def _mutant(tmp_path: Path, template: str, pattern: str, replacement: str) -> Pa
 
 MUTANTS = {
     # the page's 2023 bug: `- ports:` as a rule of its own, so the RPC/blob ports open to everyone
-    "ports-as-own-rule": ("flink-jobmanager-rpc-blob.yaml", r"\n      ports:\n", "\n    - ports:\n",
-                          [Probe("unrelated", "jobmanager", 6123, "tcp"),
-                           Probe("other-namespace", "taskmanager-1", 6124, "tcp"),
-                           Probe("outside", "jobmanager", 6124, "tcp")]),
+    "ports-as-own-rule": (
+        "flink-jobmanager-rpc-blob.yaml",
+        r"\n      ports:\n",
+        "\n    - ports:\n",
+        [
+            Probe("unrelated", "jobmanager", 6123, "tcp"),
+            Probe("other-namespace", "taskmanager-1", 6124, "tcp"),
+            Probe("outside", "jobmanager", 6124, "tcp"),
+        ],
+    ),
     # the -taskmanager policy without its `from`: the REST port open to everyone
-    "taskmanager-without-from": ("flink-taskmanager.yaml", r"    - from:\n(?:        .*\n)+?      ports:\n",
-                                 "    - ports:\n",
-                                 [Probe("unrelated", "taskmanager-1", 8081, "tcp"),
-                                  Probe("ep-operator", "taskmanager-2", 8081, "tcp"),
-                                  Probe("outside", "taskmanager-1", 8081, "tcp")]),
+    "taskmanager-without-from": (
+        "flink-taskmanager.yaml",
+        r"    - from:\n(?:        .*\n)+?      ports:\n",
+        "    - ports:\n",
+        [
+            Probe("unrelated", "taskmanager-1", 8081, "tcp"),
+            Probe("ep-operator", "taskmanager-2", 8081, "tcp"),
+            Probe("outside", "taskmanager-1", 8081, "tcp"),
+        ],
+    ),
 }
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
-def test_mutated_chart_fails_naming_the_flows(dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]],
-                                             mutant: str) -> None:
+def test_mutated_chart_fails_naming_the_flows(
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]], mutant: str
+) -> None:
     flows = MUTANTS[mutant][3]
     p, res = prepared[f"mutant {mutant}"]
     rep = dp.run_case(p.case, p.objs, p.cluster, res)
@@ -402,5 +524,9 @@ def test_mutated_chart_fails_naming_the_flows(dp: Dataplane, prepared: dict[str,
     assert set(flows) <= opened, _report(rep)
     message = disagreement_text([rep])  # what the suite prints when a case fails
     for f in flows:
-        assert re.search(rf"^mutant {mutant}: {f.src} -> {f.dst}: (\S+,)?{f.port}(,\S+)?: documented says denied, "
-                         "nca and dataplane say allowed$", message, re.M), message
+        assert re.search(
+            rf"^mutant {mutant}: {f.src} -> {f.dst}: (\S+,)?{f.port}(,\S+)?: documented says denied, "
+            "nca and dataplane say allowed$",
+            message,
+            re.M,
+        ), message

@@ -4,6 +4,7 @@ runs in a child process, all three at once; the host's network
 namespaces, iptables rules, ipsets and the sysctls the lab sets in its node namespace are compared
 before and after, and every process the children started must be gone.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ from tools.paths import ROOT
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
 WHY = unavailable()
-pytestmark = pytest.mark.skipif(WHY is not None and not REQUIRE,
-                                reason=f"dataplane lab unavailable: {WHY} (EPNP_REQUIRE_E2E=1 fails instead)")
+pytestmark = pytest.mark.skipif(
+    WHY is not None and not REQUIRE, reason=f"dataplane lab unavailable: {WHY} (EPNP_REQUIRE_E2E=1 fails instead)"
+)
 
 SYSCTLS = ("net/ipv4/ip_forward", "net/ipv4/icmp_ratelimit", "net/ipv4/icmp_ratemask")
 
@@ -37,11 +39,13 @@ def host_state() -> dict[str, Any]:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
     rules = [ln for ln in out("iptables-save").splitlines() if not ln.startswith("#")]
-    return {"netns": sorted(out("ip", "netns", "list").splitlines()),
-            "iptables": rules,
-            "ipsets": sorted(out("ipset", "list", "-n").split()),
-            "links": sorted(ln.split(":")[1].strip() for ln in out("ip", "-o", "link").splitlines()),
-            **{s: Path("/proc/sys", s).read_text().strip() for s in SYSCTLS}}
+    return {
+        "netns": sorted(out("ip", "netns", "list").splitlines()),
+        "iptables": rules,
+        "ipsets": sorted(out("ipset", "list", "-n").split()),
+        "links": sorted(ln.split(":")[1].strip() for ln in out("ip", "-o", "link").splitlines()),
+        **{s: Path("/proc/sys", s).read_text().strip() for s in SYSCTLS},
+    }
 
 
 def child(mode: str) -> None:
@@ -55,13 +59,20 @@ def child(mode: str) -> None:
         with Lab.start(controlplane=False) as lab:
             for h in lab.add_hosts([("a", None), ("b", None)]):
                 lab.agent.serve(h, h.key, [80], [])
-            print(json.dumps({"pids": [p.pid for p in lab.procs.values()], "netns": list(lab.netns),
-                              "dirs": [str(lab.dir)]}), flush=True)
+            print(
+                json.dumps(
+                    {"pids": [p.pid for p in lab.procs.values()], "netns": list(lab.netns), "dirs": [str(lab.dir)]}
+                ),
+                flush=True,
+            )
             time.sleep(600)
     with Dataplane.start() as dp:
         assert dp.lab.cp is not None
-        info = {"pids": [p.pid for p in [*dp.lab.procs.values(), *dp.lab.cp.procs.values()]],
-                "netns": list(dp.lab.netns), "dirs": [str(dp.lab.dir), str(dp.lab.cp.dir)]}
+        info = {
+            "pids": [p.pid for p in [*dp.lab.procs.values(), *dp.lab.cp.procs.values()]],
+            "netns": list(dp.lab.netns),
+            "dirs": [str(dp.lab.dir), str(dp.lab.cp.dir)],
+        }
         print(json.dumps(info), flush=True)
         if mode == "fail":
             raise RuntimeError("a failing run")
@@ -69,9 +80,14 @@ def child(mode: str) -> None:
 
 
 def _spawn(mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", f"from tests.e2e.test_dataplane_host import child; child({mode!r})"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.Popen(
+        [sys.executable, "-c", f"from tests.e2e.test_dataplane_host import child; child({mode!r})"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -9,22 +9,23 @@ each distinct object is sent once.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tools import paths
-from tools.controlplane import ControlPlane
-from tools.matrix import beyond_combinations, combinations, render_many
+from tools import facts, paths
+from tools.connectivity.batch import render_many
+from tools.connectivity.matrix import beyond_combinations, combinations
+from tools.e2e.controlplane import ControlPlane
 from tools.render import render
 
-VALUES_FILES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
+VALUES_FILES = [*paths.examples(), paths.MAX_VALUES]
 
 
-@pytest.mark.parametrize("values_file", [None, *VALUES_FILES],
-                         ids=lambda f: f.name if f else "defaults")
+@pytest.mark.parametrize("values_file", [None, *VALUES_FILES], ids=lambda f: f.name if f else "defaults")
 def test_values_file_passes_server_side_dry_run(controlplane: ControlPlane, values_file: Path | None) -> None:
     values = yaml.safe_load(values_file.read_text()) if values_file else {}
     objects = render(values)
@@ -37,10 +38,32 @@ def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPla
     combos = matrix()
     rendered = render_many([c.values() for c in combos])
     first_seen: dict[str, tuple[str, dict[str, Any]]] = {}  # canonical JSON -> (combination id, object)
-    for combo, objs in zip(combos, rendered):
+    for combo, objs in zip(combos, rendered, strict=True):
         for obj in objs:
             first_seen.setdefault(json.dumps(obj, sort_keys=True), (combo.id, obj))
     assert first_seen, "the matrix rendered nothing"
     # One object at a time, so each rejection names the first combination that rendered it.
     errors = [f"{cid}: {e}" for cid, obj in first_seen.values() for e in controlplane.dry_run([obj])]
     assert errors == [], f"{len(errors)} of {len(first_seen)} distinct objects rejected:\n" + "\n".join(errors)
+
+
+@pytest.mark.skipif(not paths.SPEC_EP15.exists(), reason=f"the 1.5 page is not at {paths.SPEC_EP15}")
+def test_the_1_5_pages_openshift_webhook_policy_as_printed_is_refused_under_strict_validation(
+    controlplane: ControlPlane,
+) -> None:
+    """Decision ep-1.5-policytypes-twice on the real API server: the page's block, sent as printed (YAML),
+    is refused with fieldValidation=Strict for its second `policyTypes`; with the default (Warn) the server
+    keeps the last value, the spec the facts hold. The OpenShift example's object passes the strict check."""
+    blocks = re.findall(r"```yaml\n(.*?)```", paths.SPEC_EP15.read_text(), flags=re.S)
+    [printed] = [b for b in blocks if "name: allow-apiserver-ep-webhook" in b and "host-network" in b]
+    client = controlplane.client
+    client.ensure_namespace("ep15-page")
+    path = client.collection("networking.k8s.io/v1", "NetworkPolicy", "ep15-page")
+    status, body = client.request("POST", path, printed, {"dryRun": "All", "fieldValidation": "Strict"})
+    assert status == 400 and 'key "policyTypes" already set in map' in body.get("message", ""), (status, body)
+    status, body = client.request("POST", path, printed, {"dryRun": "All", "fieldValidation": "Warn"})
+    [fact] = [o for o in facts.load_ep15()["objects"] if o.get("decision") == "ep-1.5-policytypes-twice"]
+    assert status == 201 and body["spec"] == fact["object"]["spec"], (status, body)
+    example = yaml.safe_load((paths.CHART / "examples" / "ep-1.5-openshift.yaml").read_text())
+    [obj] = [o for o in render(example) if o["metadata"]["name"] == "allow-apiserver-ep-webhook"]
+    assert controlplane.dry_run([obj]) == []

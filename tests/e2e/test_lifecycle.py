@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tools import paths
-from tools.controlplane import ControlPlane
+from tools.e2e.controlplane import ControlPlane
 from tools.render import render
 
 Key = tuple[str, str]  # (namespace, name)
@@ -27,7 +27,7 @@ OPERATOR_POLICY = "ibm-ep-operator"  # values.yaml: eventProcessing.operator.pol
 
 # Values files a user might upgrade to; whatever the chart ships as examples
 # is picked up, plus the test suite's "everything on, everywhere" file.
-EXAMPLES = sorted((paths.CHART / "examples").glob("*.yaml")) + [paths.ROOT / "tests/values/max.yaml"]
+EXAMPLES = [*paths.examples(), paths.MAX_VALUES]
 
 
 class Helm:
@@ -37,12 +37,15 @@ class Helm:
     def __init__(self, binary: Path, cp: ControlPlane, home: Path) -> None:
         self.binary = binary
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
-        self.env.update(KUBECONFIG=str(cp.kubeconfig), HELM_CONFIG_HOME=str(home / "config"),
-                        HELM_CACHE_HOME=str(home / "cache"), HELM_DATA_HOME=str(home / "data"))
+        self.env.update(
+            KUBECONFIG=str(cp.kubeconfig),
+            HELM_CONFIG_HOME=str(home / "config"),
+            HELM_CACHE_HOME=str(home / "cache"),
+            HELM_DATA_HOME=str(home / "data"),
+        )
 
     def __call__(self, *args: str) -> str:
-        proc = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, f"{self.binary.name} {' '.join(args)}:\n{proc.stderr}"
         return proc.stdout
 
@@ -50,9 +53,16 @@ class Helm:
 def isolate(values: Any, prefix: str) -> Any:
     """values with every explicit namespace prefixed, so each run has its own."""
     if isinstance(values, dict):
-        return {k: (prefix + v if k == "namespace" and isinstance(v, str) and v
-                    else [prefix + n for n in v] if k == "namespaces" and isinstance(v, list)
-                    else isolate(v, prefix)) for k, v in values.items()}
+        return {
+            k: (
+                prefix + v
+                if k == "namespace" and isinstance(v, str) and v
+                else [prefix + n for n in v]
+                if k == "namespaces" and isinstance(v, list)
+                else isolate(v, prefix)
+            )
+            for k, v in values.items()
+        }
     if isinstance(values, list):
         return [isolate(v, prefix) for v in values]
     return values
@@ -70,8 +80,11 @@ def key(obj: dict[str, Any]) -> Key:
 
 def installed(cp: ControlPlane, release: str) -> dict[Key, dict[str, Any]]:
     """The NetworkPolicies the server holds for this release, in any namespace."""
-    return {key(p): p for p in cp.client.network_policies()
-            if p["metadata"].get("annotations", {}).get("meta.helm.sh/release-name") == release}
+    return {
+        key(p): p
+        for p in cp.client.network_policies()
+        if p["metadata"].get("annotations", {}).get("meta.helm.sh/release-name") == release
+    }
 
 
 def assert_matches_render(cp: ControlPlane, release: str, rendered: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -105,8 +118,9 @@ def namespaces_of(objs: list[dict[str, Any]]) -> set[str]:
 
 
 @pytest.fixture(params=["helm", "helm3"])
-def helm(request: pytest.FixtureRequest, controlplane: ControlPlane,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Helm]:
+def helm(
+    request: pytest.FixtureRequest, controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Helm]:
     binary = paths.HELM if request.param == "helm" else paths.HELM3
     yield Helm(binary, controlplane, tmp_path_factory.mktemp(request.param))
 
@@ -158,5 +172,6 @@ def test_lifecycle(helm: Helm, controlplane: ControlPlane, tmp_path: Path) -> No
         assert [s["metadata"]["name"] for s in secrets if s.get("type") == "helm.sh/release.v1"] == []
     finally:
         # A failed step must not leave a release behind for the next test.
-        subprocess.run([str(helm.binary), "uninstall", release, "--namespace", ns],
-                       env=helm.env, capture_output=True, timeout=120)
+        subprocess.run(
+            [str(helm.binary), "uninstall", release, "--namespace", ns], env=helm.env, capture_output=True, timeout=120
+        )

@@ -12,9 +12,9 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tools.paths import CHART, HELM
 
@@ -24,13 +24,19 @@ BASELINE_CHART = Path(__file__).parent / "one-policy"
 def deployments_values(n: int, work: Path) -> Path:
     """A values file with n Flink deployments (written once, read by every run)."""
     path = work / f"{n}-deployments.json"
-    path.write_text(json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}}))
+    path.write_text(
+        json.dumps({"flink": {"deployments": [{"name": f"job-{i}", "namespace": "flink"} for i in range(n)]}})
+    )
     return path
 
 
 def helm_template(chart: Path, *args: str) -> Callable[[], None]:
     cmd = [str(HELM), "template", "bench", str(chart), *args]
-    return lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    def run() -> None:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    return run
 
 
 @dataclass
@@ -41,8 +47,10 @@ class Case:
 
 
 def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[float, float]:
-    ours, base = [], []
-    case.run(), baseline()  # warm the page cache; not counted
+    ours: list[float] = []
+    base: list[float] = []
+    case.run()  # warm the page cache; not counted
+    baseline()
     for _ in range(repeats):
         for fn, out in ((baseline, base), (case.run, ours)):
             t0 = time.perf_counter()
@@ -54,8 +62,12 @@ def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[flo
 def static_chart(n: int, work: Path) -> Path:
     """A chart whose one template is the chart's own output for n deployments: what helm
     costs to process those objects when templates compute nothing (the floor)."""
-    out = subprocess.run([str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n, work))],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(HELM), "template", "bench", str(CHART), "--values", str(deployments_values(n, work))],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     chart = work / f"static-{n}"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 0.1.0\n")
@@ -67,9 +79,13 @@ def static_chart(n: int, work: Path) -> Path:
 def cases(work: Path) -> list[Case]:
     out = [Case("helm template, defaults", helm_template(CHART), target=1.5)]
     for n in (1, 10, 100, 1000):
-        out.append(Case(f"helm template, {n} Flink deployments",
-                        helm_template(CHART, "--values", str(deployments_values(n, work))),
-                        target=3.0 if n == 100 else None))
+        out.append(
+            Case(
+                f"helm template, {n} Flink deployments",
+                helm_template(CHART, "--values", str(deployments_values(n, work))),
+                target=3.0 if n == 100 else None,
+            )
+        )
     out.append(Case("floor: static chart, same objects as 100", helm_template(static_chart(100, work))))
     return out
 

@@ -6,6 +6,7 @@
 - time: lab start, the coverage run (set-up vs probing), and the dataplane test suite end to end.
 Needs root (the lab's network namespaces); prints why and exits 0 when it cannot run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,18 +44,28 @@ def main() -> int:
         probes, probe_s = agent.probes, agent.probe_seconds
     n = sum(len(r.answers) for r in reports)
     case_ms = [r.sync_ms for r in reports]
-    print(f"dataplane: {n} probes over {len(reports)} cases in {t_cases:.1f} s "
-          f"({probe_s:.1f} s probing, the rest placing pods, applying and syncing)")
+    print(
+        f"dataplane: {n} probes over {len(reports)} cases in {t_cases:.1f} s "
+        f"({probe_s:.1f} s probing, the rest placing pods, applying and syncing)"
+    )
     print(f"probes per second: {probes / probe_s:,.0f} (agent time over {probes} probes, canary included)")
-    print(f"enforcement latency, canary flips: median {statistics.median(flips):.0f} ms, max {max(flips):.0f} ms "
-          f"({len(flips)} flips)")
-    print(f"enforcement latency, coverage cases: median {statistics.median(case_ms):.0f} ms, "
-          f"max {max(case_ms):.0f} ms ({len(case_ms)} cases)")
+    print(
+        f"enforcement latency, canary flips: median {statistics.median(flips):.0f} ms, max {max(flips):.0f} ms "
+        f"({len(flips)} flips)"
+    )
+    print(
+        f"enforcement latency, coverage cases: median {statistics.median(case_ms):.0f} ms, "
+        f"max {max(case_ms):.0f} ms ({len(case_ms)} cases)"
+    )
     print(f"set-up: render + fixtures {t_prep:.1f} s, lab start (control plane, kube-router, first sync) {t_lab:.1f} s")
     if not args.no_suite:
         t2 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/e2e/test_dataplane.py",
-                               "tests/e2e/test_dataplane_host.py"], cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "tests/e2e/test_dataplane.py", "tests/e2e/test_dataplane_host.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
         print(f"dataplane test suite: {time.perf_counter() - t2:.1f} s wall ({last})")
     return 0

@@ -1,1 +1,2 @@
-"""End-to-end layers on real components: the dataplane lab (kube-router in network namespaces)."""
+"""End-to-end layers on real components: the control plane (kube-apiserver and etcd) and the dataplane
+lab (kube-router in network namespaces)."""

@@ -10,6 +10,7 @@ kube-router enforces it (a canary policy flips), and probe every source -> desti
 Three answers per probe: documented (tools.expected.Model: facts + values), nca (the same
 analysis `make verify` runs) and the dataplane; any disagreement names the probe and who disagrees.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,22 +31,16 @@ from typing import Any
 
 import yaml
 
-from tools.connectivity import (
-    Cluster,
-    IpAtom,
-    Result,
-    Scenario,
-    Workload,
-    analyze,
-    cidr_intervals,
-    contains,
-    ip_peer_intervals,
-)
-from tools.controlplane import ApiError, Client
+from tools.connectivity.batch import render_many, validate_values
+from tools.connectivity.cluster import Cluster, Workload
+from tools.connectivity.engine import Result, Scenario, analyze
+from tools.connectivity.intervals import IpAtom, cidr_intervals, contains, ip_peer_intervals
+from tools.connectivity.layout import dns_service
+from tools.connectivity.model import Model, selector_matches
+from tools.e2e.client import ApiError, Client
 from tools.e2e.lab import Host, Lab, LabError
-from tools.expected import Model, dns_service, effective_values, selector_matches
-from tools.matrix import render_many, validate_values
 from tools.paths import BIN, CHART, HELM, ROOT
+from tools.values import effective_values
 
 Obj = dict[str, Any]
 Values = dict[str, Any]
@@ -68,6 +63,7 @@ SETTLE_S = 1.0  # a disagreement must persist this long (pod informer lag: ms) b
 
 # ---------------------------------------------------------------- cases
 
+
 @dataclass
 class Case:
     id: str
@@ -88,7 +84,7 @@ def _set(values: Values, dotted: str, value: Any) -> Values:
 def coverage_cases(chart: Path = CHART) -> list[Case]:
     """Issue 8 item 5: defaults; + deny-all and metrics; each documented group off (deny-all on,
     acknowledged); the operators and EP in other namespaces; OpenShift; each worked example; max."""
-    from tools.matrix import GROUP_SWITCHES, LAYOUTS
+    from tools.connectivity.matrix import GROUP_SWITCHES, LAYOUTS
 
     deny: Values = {"denyAllIngress": {"enabled": True}}
     metrics: Values = {**deny, "flink": {"metrics": {"enabled": True, "port": 9250}}}
@@ -100,8 +96,13 @@ def coverage_cases(chart: Path = CHART) -> list[Case]:
     default_dep = effective_values()["flink"]["deployments"][0]
     split["flink"]["deployments"] = [{**default_dep, **d} for d in split["flink"]["deployments"]]
     split["eventProcessing"]["instance"] = {"namespace": "ep"}
-    cases.append(Case("operators and EP in other namespaces", {**split, **metrics,
-                      "flink": {**split["flink"], **metrics["flink"]}}, chart))
+    cases.append(
+        Case(
+            "operators and EP in other namespaces",
+            {**split, **metrics, "flink": {**split["flink"], **metrics["flink"]}},
+            chart,
+        )
+    )
     cases.append(Case("platform openshift", {**deny, "platform": "openshift"}, chart))
     for f in sorted((chart / "examples").glob("*.yaml")):
         cases.append(Case(f"example {f.stem}", yaml.safe_load(f.read_text()) or {}, chart))
@@ -115,7 +116,7 @@ def page_fixed_ports(values: Values) -> Values:
     Decision customisable-ports: the documented model follows only the ports the page lets a user
     move (facts `valuesKey`), so a moved EP or operator port is reported as undocumented, by design
     (tests/connectivity/test_verify.py checks max.yaml fails on exactly those)."""
-    from tools.expected import port_keys
+    from tools.connectivity.documented import port_keys
 
     movable = set(port_keys().values())
     out: Values = json.loads(json.dumps(values))
@@ -125,8 +126,13 @@ def page_fixed_ports(values: Values) -> Values:
             return
         for k, v in node.items():
             dotted = f"{path}{k}"
-            if isinstance(v, int) and not isinstance(v, bool) and dotted not in movable and \
-                    (k == "webhookPort" or path.endswith(("ports.", "ServicePort."))) and k in default:
+            if (
+                isinstance(v, int)
+                and not isinstance(v, bool)
+                and dotted not in movable
+                and (k == "webhookPort" or path.endswith(("ports.", "ServicePort.")))
+                and k in default
+            ):
                 node[k] = default[k]
             walk(v, default.get(k), dotted + ".")
 
@@ -139,6 +145,7 @@ def page_fixed_ports(values: Values) -> Values:
 
 
 # ---------------------------------------------------------------- probes and answers
+
 
 @dataclass(frozen=True, order=True)
 class Probe:
@@ -169,8 +176,10 @@ class Answer:
         if len(set(trio.values())) == 1:
             return ""
         odd = [k for k, v in trio.items() if list(trio.values()).count(v) == 1]
-        return f"{odd[0]} says {'allowed' if trio[odd[0]] else 'denied'}, " \
-               f"{' and '.join(k for k in trio if k != odd[0])} say {'denied' if trio[odd[0]] else 'allowed'}"
+        return (
+            f"{odd[0]} says {'allowed' if trio[odd[0]] else 'denied'}, "
+            f"{' and '.join(k for k in trio if k != odd[0])} say {'denied' if trio[odd[0]] else 'allowed'}"
+        )
 
 
 @dataclass
@@ -251,8 +260,12 @@ def choose_pod_range(all_objs: Iterable[Obj]) -> str:
 def outside_address(atom: IpAtom, avoid: Sequence[ipaddress.IPv4Network]) -> str:
     def ok(a: int) -> bool:
         addr = ipaddress.IPv4Address(a)
-        return contains(atom.intervals, a) and not any(addr in n for n in (*UNUSABLE, *avoid)) \
+        return (
+            contains(atom.intervals, a)
+            and not any(addr in n for n in (*UNUSABLE, *avoid))
             and not str(addr).endswith((".0", ".255"))
+        )
+
     for s in OUTSIDE_FIRST:
         if ok(int(ipaddress.IPv4Address(s))):
             return s
@@ -312,7 +325,8 @@ class PodAddressModel(Model):
 KR_UNRESOLVED_NAMED_PORT = (
     "kube-router v2.1.0 bug: a rule whose ports are all names that no pod it applies to declares "
     "matches EVERY port (pkg/controllers/netpol/policy.go, processIngressRules/processEgressRules: "
-    "`len(rule.ports) == 0 && len(rule.namedPorts) == 0` is taken for a rule without ports)")
+    "`len(rule.ports) == 0 && len(rule.namedPorts) == 0` is taken for a rule without ports)"
+)
 
 
 def kube_router_explains(a: Answer, objs: Sequence[Obj], model: Model, by_name: Mapping[str, Workload]) -> str:
@@ -348,6 +362,7 @@ def _allowed(grants: Sequence[tuple[Sequence[tuple[int, int]], str]], port: int)
 
 # ---------------------------------------------------------------- the API objects of the fixture
 
+
 def parallel(fn: Callable[[Any], None], items: Sequence[Any], workers: int = 8) -> None:
     """API calls side by side (each opens its own TLS connection: latency, not CPU, bounds them).
     Threads started here inherit the calling thread's network namespace: the lab's node."""
@@ -375,8 +390,9 @@ class Kube:
     def create_node(self) -> None:
         self.c.call("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}})
         node = self.c.call("GET", f"/api/v1/nodes/{NODE}")
-        node["status"] = {"addresses": [{"type": "InternalIP", "address": self.node_ip},
-                                        {"type": "Hostname", "address": NODE}]}
+        node["status"] = {
+            "addresses": [{"type": "InternalIP", "address": self.node_ip}, {"type": "Hostname", "address": NODE}]
+        }
         self.c.call("PUT", f"/api/v1/nodes/{NODE}/status", node)
 
     def namespace(self, name: str, labels: Mapping[str, str]) -> None:
@@ -385,20 +401,27 @@ class Kube:
             return
         status, ns = self.c.request("GET", f"/api/v1/namespaces/{name}")
         if status == 404:
-            self.c.call("POST", "/api/v1/namespaces",
-                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": want}})
+            self.c.call(
+                "POST",
+                "/api/v1/namespaces",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": want}},
+            )
         else:
             ns["metadata"]["labels"] = want
             self.c.call("PUT", f"/api/v1/namespaces/{name}", ns)
         if name not in self.ns_labels:  # no controller-manager: pods need the default ServiceAccount made
-            st, data = self.c.request("POST", f"/api/v1/namespaces/{name}/serviceaccounts",
-                                      {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+            st, data = self.c.request(
+                "POST",
+                f"/api/v1/namespaces/{name}/serviceaccounts",
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+            )
             if st not in (201, 409):
                 raise ApiError(st, data, f"default ServiceAccount in {name}")
         self.ns_labels[name] = want
 
-    def pod(self, key: str, ns: str, name: str, labels: Mapping[str, str], ip: str,
-            ports: Sequence[Mapping[str, Any]] = ()) -> None:
+    def pod(
+        self, key: str, ns: str, name: str, labels: Mapping[str, str], ip: str, ports: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
         """ports: the container's declared ports (`{name, containerPort}`), for named-port rules."""
         have = self.pods.get(key)
         if have == (ns, name, dict(labels), ip):
@@ -409,14 +432,30 @@ class Kube:
             pod["metadata"]["labels"] = dict(labels)
             self.c.call("PUT", f"{base}/{name}", pod)
         else:
-            pod = self.c.call("POST", base, {
-                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
-                "spec": {"nodeName": NODE, "automountServiceAccountToken": False,
-                         "containers": [{"name": "server", "image": "epnp.invalid/none",
-                                         "ports": [dict(p) for p in ports]}]}})
-            pod["status"] = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-                             "hostIP": self.node_ip, "hostIPs": [{"ip": self.node_ip}],
-                             "conditions": [{"type": "Ready", "status": "True"}]}
+            pod = self.c.call(
+                "POST",
+                base,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
+                    "spec": {
+                        "nodeName": NODE,
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {"name": "server", "image": "epnp.invalid/none", "ports": [dict(p) for p in ports]}
+                        ],
+                    },
+                },
+            )
+            pod["status"] = {
+                "phase": "Running",
+                "podIP": ip,
+                "podIPs": [{"ip": ip}],
+                "hostIP": self.node_ip,
+                "hostIPs": [{"ip": self.node_ip}],
+                "conditions": [{"type": "Ready", "status": "True"}],
+            }
             self.c.call("PUT", f"{base}/{name}/status", pod)
         self.pods[key] = (ns, name, dict(labels), ip)
 
@@ -453,11 +492,13 @@ class Kube:
                 self.c.create(body)
             else:
                 self.c.call("PUT", f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}", body)
+
         parallel(write, todo)
         return writes + len(todo)
 
 
 # ---------------------------------------------------------------- the dataplane
+
 
 def in_canary_namespace(obj: Obj) -> bool:
     return bool(obj["metadata"]["namespace"] == CANARY_NS)
@@ -489,12 +530,26 @@ class Dataplane:
         lab, cp = self.lab, self.lab.cp
         assert cp is not None
         self.kube.create_node()
-        lab.spawn("kube-router", [
-            "ip", "netns", "exec", lab.node, str(BIN / "kube-router"),
-            f"--kubeconfig={cp.kubeconfig}", f"--hostname-override={NODE}",
-            "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
-            f"--service-cluster-ip-range={SERVICE_RANGE}", "--health-port=0", "--metrics-port=0", "-v=1"],
-            env={"NODE_NAME": NODE, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        lab.spawn(
+            "kube-router",
+            [
+                "ip",
+                "netns",
+                "exec",
+                lab.node,
+                str(BIN / "kube-router"),
+                f"--kubeconfig={cp.kubeconfig}",
+                f"--hostname-override={NODE}",
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                f"--service-cluster-ip-range={SERVICE_RANGE}",
+                "--health-port=0",
+                "--metrics-port=0",
+                "-v=1",
+            ],
+            env={"NODE_NAME": NODE, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
         # the canary: a pod whose policy the lab flips to tell when kube-router has caught up
         self.kube.namespace(CANARY_NS, {})
         canary, client = lab.add_hosts([("canary", None), ("canary-client", None)])
@@ -517,8 +572,12 @@ class Dataplane:
         assert self.lab.cp is not None
         home = self.lab.dir / "helm"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
-        env.update(KUBECONFIG=str(self.lab.cp.kubeconfig), HELM_CONFIG_HOME=str(home / "config"),
-                   HELM_CACHE_HOME=str(home / "cache"), HELM_DATA_HOME=str(home / "data"))
+        env.update(
+            KUBECONFIG=str(self.lab.cp.kubeconfig),
+            HELM_CONFIG_HOME=str(home / "config"),
+            HELM_CACHE_HOME=str(home / "cache"),
+            HELM_DATA_HOME=str(home / "data"),
+        )
         proc = subprocess.run([str(HELM), *args], env=env, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             raise LabError(f"helm {' '.join(args)}:\n{proc.stderr}")
@@ -526,10 +585,18 @@ class Dataplane:
 
     # ---------------------------------------------------------------- sync
     def _canary_policy(self, port: int) -> Obj:
-        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": "canary", "namespace": CANARY_NS},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{
-                    "from": [{"ipBlock": {"cidr": f"{self.canary_client.ip}/32"}}], "ports": [{"port": port}]}]}}
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "canary", "namespace": CANARY_NS},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {"from": [{"ipBlock": {"cidr": f"{self.canary_client.ip}/32"}}], "ports": [{"port": port}]}
+                ],
+            },
+        }
 
     def sync(self, timeout: float = 20) -> float:
         """Flip the canary's open port and wait until kube-router enforces the flip: everything
@@ -551,19 +618,25 @@ class Dataplane:
         want = ["canary", "refused"]
         got: list[str] = []
         while time.perf_counter() - t0 < timeout:
-            got = self.lab.agent.probe([(self.canary_client.netns, self.canary.ip, new, "tcp"),
-                                        (self.canary_client.netns, self.canary.ip, old, "tcp")], 0.5)
+            got = self.lab.agent.probe(
+                [
+                    (self.canary_client.netns, self.canary.ip, new, "tcp"),
+                    (self.canary_client.netns, self.canary.ip, old, "tcp"),
+                ],
+                0.5,
+            )
             if got == want:
                 dt = time.perf_counter() - t0
                 self.latencies.append(dt)
                 return dt
             time.sleep(0.005)
-        raise LabError(f"kube-router did not enforce the canary within {timeout}s (probes: {got})\n"
-                       + self.lab.log_tail("kube-router"))
+        raise LabError(
+            f"kube-router did not enforce the canary within {timeout}s (probes: {got})\n"
+            + self.lab.log_tail("kube-router")
+        )
 
     # ---------------------------------------------------------------- fixture placement
-    def place(self, cluster: Cluster, objs: Sequence[Obj], ports: Mapping[str, Sequence[int]]
-              ) -> dict[str, Host]:
+    def place(self, cluster: Cluster, objs: Sequence[Obj], ports: Mapping[str, Sequence[int]]) -> dict[str, Host]:
         """Hosts (pods and outside blocks) for this case's fixture; returns workload name -> host."""
         lab, kube = self.lab, self.kube
         pod_net = ipaddress.IPv4Network(lab.pod_cidr)
@@ -577,29 +650,51 @@ class Dataplane:
         for k in stale:
             self.served.pop(k, None)
         lab.remove_hosts(stale)
-        lab.add_hosts([(k, k.removeprefix("ip:").split("=")[0] if k.startswith("ip:") else None)
-                       for k in want if k not in lab.hosts])
+        lab.add_hosts(
+            [
+                (k, k.removeprefix("ip:").split("=")[0] if k.startswith("ip:") else None)
+                for k in want
+                if k not in lab.hosts
+            ]
+        )
         for name, labels in cluster.namespaces.items():
             kube.namespace(name, labels)
         for o in objs:
             kube.namespace(o["metadata"]["namespace"], cluster.namespaces.get(o["metadata"]["namespace"], {}))
         out: dict[str, Host] = {}
-        parallel(lambda kw: kube.pod(kw[0], kw[1].namespace, kw[1].name, kw[1].labels, lab.hosts[kw[0]].ip),
-                 [(k, what) for k, (_, what) in want.items() if isinstance(what, Workload)])
-        for k, (name, what) in want.items():
+        parallel(
+            lambda kw: kube.pod(kw[0], kw[1].namespace, kw[1].name, kw[1].labels, lab.hosts[kw[0]].ip),
+            [(k, what) for k, (_, what) in want.items() if isinstance(what, Workload)],
+        )
+        for k, (name, _what) in want.items():
             host = lab.hosts[k]
             out[name] = host
             tcp, udp = self.served.get(k, (set(), set()))
             more_tcp, more_udp = set(ports["tcp"]) - tcp, set(ports["udp"]) - udp
             if more_tcp or more_udp or k not in self.served:
-                lab.agent.call({"op": "serve", "netns": host.netns, "name": name, "ip": host.ip,
-                                "tcp": sorted(more_tcp), "udp": sorted(more_udp)})
+                lab.agent.call(
+                    {
+                        "op": "serve",
+                        "netns": host.netns,
+                        "name": name,
+                        "ip": host.ip,
+                        "tcp": sorted(more_tcp),
+                        "udp": sorted(more_udp),
+                    }
+                )
                 self.served[k] = (tcp | more_tcp, udp | more_udp)
         return out
 
     # ---------------------------------------------------------------- one case
-    def run_case(self, case: Case, objs: Sequence[Obj], cluster: Cluster, nca: Result,
-                 apply: Callable[[], int] | None = None, also_ports_of: Sequence[Obj] = ()) -> CaseReport:
+    def run_case(
+        self,
+        case: Case,
+        objs: Sequence[Obj],
+        cluster: Cluster,
+        nca: Result,
+        apply: Callable[[], int] | None = None,
+        also_ports_of: Sequence[Obj] = (),
+    ) -> CaseReport:
         """Place the fixture, apply the policies (or run `apply`, e.g. a helm command, returning the
         number of writes), sync, probe (also on the ports `also_ports_of` mention)."""
         t0 = time.perf_counter()
@@ -607,6 +702,7 @@ class Dataplane:
 
         def phase(name: str) -> None:
             phases[name] = time.perf_counter() - t0 - sum(phases.values())
+
         values = effective_values(case.values)
         model = Model(values, cluster)
         ports = probe_ports([*objs, *also_ports_of], values, model)
@@ -622,17 +718,29 @@ class Dataplane:
         phases["probe"] = self.lab.agent.probe_seconds - probe_s
         return CaseReport(case, answers, cluster, time.perf_counter() - t0, sync * 1000, writes, phases=phases)
 
-    def probe_case(self, values: Values, cluster: Cluster, hosts: Mapping[str, Host],
-                   ports: Mapping[str, Sequence[int]], model: Model, nca: Result,
-                   objs: Sequence[Obj] = ()) -> list[Answer]:
+    def probe_case(
+        self,
+        values: Values,
+        cluster: Cluster,
+        hosts: Mapping[str, Host],
+        ports: Mapping[str, Sequence[int]],
+        model: Model,
+        nca: Result,
+        objs: Sequence[Obj] = (),
+    ) -> list[Answer]:
         every = cluster.all_workloads()
         ip_of = {n: int(ipaddress.IPv4Address(h.ip)) for n, h in hosts.items()}
         pod_ips = {w.name: ip_of[w.name] for w in cluster.workloads}
         loose = PodAddressModel(values, cluster, pod_ips)
         index = NcaIndex(nca)
-        probes = [Probe(s.name, d.name, port, proto) for s in every for d in every
-                  if s.name != d.name and not (s.is_outside and d.is_outside)
-                  for proto in ("tcp", "udp") for port in ports[proto]]
+        probes = [
+            Probe(s.name, d.name, port, proto)
+            for s in every
+            for d in every
+            if s.name != d.name and not (s.is_outside and d.is_outside)
+            for proto in ("tcp", "udp")
+            for port in ports[proto]
+        ]
         raw = self._dataplane(probes, hosts)
         by_name = {w.name: w for w in every}
         answers = []
@@ -641,9 +749,17 @@ class Dataplane:
             s, d = by_name[p.src], by_name[p.dst]
             key = (p.src, p.dst, p.proto)
             if key not in pair:
-                pair[key] = (model.allowed(s, d, p.proto.upper()), loose.allowed(s, d, p.proto.upper()),
-                             index.ports(p.src, p.dst, p.proto, ip_of[p.src] if s.is_outside else None,
-                                         ip_of[p.dst] if d.is_outside else None))
+                pair[key] = (
+                    model.allowed(s, d, p.proto.upper()),
+                    loose.allowed(s, d, p.proto.upper()),
+                    index.ports(
+                        p.src,
+                        p.dst,
+                        p.proto,
+                        ip_of[p.src] if s.is_outside else None,
+                        ip_of[p.dst] if d.is_outside else None,
+                    ),
+                )
             strict, lenient, nca_ivs = pair[key]
             doc, why = _allowed(strict, p.port)
             alt, _ = _allowed(lenient, p.port)
@@ -661,8 +777,9 @@ class Dataplane:
     def _settle(self, answers: list[Answer], hosts: Mapping[str, Host]) -> None:
         # a disagreement must persist: pods are watched on another stream than policies
         deadline = time.perf_counter() + SETTLE_S
-        while (odd := [a for a in answers if a.dataplane != a.documented and not a.note]) \
-                and time.perf_counter() < deadline:
+        while (
+            odd := [a for a in answers if a.dataplane != a.documented and not a.note]
+        ) and time.perf_counter() < deadline:
             time.sleep(0.2)
             for a, dp in zip(odd, self._dataplane([a.probe for a in odd], hosts), strict=True):
                 a.dataplane = dp
@@ -683,13 +800,14 @@ class Dataplane:
         if dead:
             seen = sorted({(p.dst, p.port, p.proto) for p in dead})
             check = self.lab.agent.probe([(None, hosts[d].ip, port, proto) for d, port, proto in seen], 1.0)
-            broken = [f"{d}:{port}/{proto}: {r}" for (d, port, proto), r in zip(seen, check) if r != d]
+            broken = [f"{d}:{port}/{proto}: {r}" for (d, port, proto), r in zip(seen, check, strict=True) if r != d]
             if broken:
                 raise LabError("servers not answering the node: " + ", ".join(broken[:10]))
         return out
 
 
 # ---------------------------------------------------------------- running cases
+
 
 @dataclass
 class Prepared:
@@ -708,21 +826,23 @@ def prepare(cases: Sequence[Case]) -> tuple[list[Prepared], Future[list[Result]]
     for chart, idx in by_chart.items():
         vals = [cases[i].values for i in idx]
         validate_values(vals, chart)
-        for i, objs in zip(idx, render_many(vals, chart, HELM)):
+        for i, objs in zip(idx, render_many(vals, chart, HELM), strict=True):
             rendered[i] = [o for o in objs if o.get("kind") == "NetworkPolicy"]
-    prepared = [Prepared(c, objs, _cluster(c)) for c, objs in zip(cases, rendered)]
+    prepared = [Prepared(c, objs, _cluster(c)) for c, objs in zip(cases, rendered, strict=True)]
     pool = ThreadPoolExecutor(1)
     fut = pool.submit(analyze, [Scenario(p.objs, p.cluster, p.case.id) for p in prepared])
     return prepared, fut, pool
 
 
 def _cluster(case: Case) -> Cluster:
-    from tools.expected import cluster_for
+    from tools.connectivity.cluster import cluster_for
+
     return cluster_for(effective_values(case.values))
 
 
-def run_cases(cases: Sequence[Case], dp: Dataplane | None = None,
-              on_report: Callable[[CaseReport], None] | None = None) -> list[CaseReport]:
+def run_cases(
+    cases: Sequence[Case], dp: Dataplane | None = None, on_report: Callable[[CaseReport], None] | None = None
+) -> list[CaseReport]:
     prepared, nca_future, pool = prepare(cases)
     own = dp is None
     try:
@@ -744,6 +864,7 @@ def run_cases(cases: Sequence[Case], dp: Dataplane | None = None,
 
 # ---------------------------------------------------------------- what users see
 
+
 def truth_table(rep: CaseReport) -> str:
     """Per destination, sources as rows and destination:port as columns: `+` allowed, `.` denied
     (all three agree), `!` where the dataplane, nca and the page disagree, `~` an implementation-
@@ -752,8 +873,10 @@ def truth_table(rep: CaseReport) -> str:
     for a in rep.answers:
         by_dst[a.probe.dst].append(a)
     order = [w.name for w in rep.cluster.all_workloads()]
-    lines = [f"== {rep.case.id}: sources down the side, destination ports across (read downwards; /u: UDP)",
-             "   + allowed, . denied (documented, nca and dataplane agree); ! they disagree; ~ implementation-defined"]
+    lines = [
+        f"== {rep.case.id}: sources down the side, destination ports across (read downwards; /u: UDP)",
+        "   + allowed, . denied (documented, nca and dataplane agree); ! they disagree; ~ implementation-defined",
+    ]
     for dst in [d for d in order if d in by_dst]:
         ans = by_dst[dst]
         cols = sorted({(a.probe.proto, a.probe.port) for a in ans}, key=lambda c: (c[0] != "tcp", c[1]))
@@ -770,8 +893,9 @@ def truth_table(rep: CaseReport) -> str:
             marks = []
             for proto, port in cols:
                 c = cell.get((s, proto, port))
-                marks.append(" " if c is None else "!" if c.disagree else "~" if c.note
-                             else "+" if c.dataplane else ".")
+                marks.append(
+                    " " if c is None else "!" if c.disagree else "~" if c.note else "+" if c.dataplane else "."
+                )
             lines.append(f"{s.rjust(w)}  {' '.join(marks)}")
     flagged = [a for a in rep.answers if a.disagree]
     if flagged:
@@ -780,17 +904,21 @@ def truth_table(rep: CaseReport) -> str:
     noted = [a for a in rep.answers if a.note]
     if noted:
         lines.append("\nimplementation-defined (not counted):")
-        lines += [f"  {a.probe}: dataplane {'allowed' if a.dataplane else 'denied'}; {a.note}"
-                  for a in sorted(noted, key=lambda a: a.probe)]
+        lines += [
+            f"  {a.probe}: dataplane {'allowed' if a.dataplane else 'denied'}; {a.note}"
+            for a in sorted(noted, key=lambda a: a.probe)
+        ]
     return "\n".join(lines)
 
 
 def case_line(rep: CaseReport) -> str:
     n = len(rep.answers)
     allowed = sum(a.dataplane for a in rep.answers)
-    return (f"{rep.case.id}: {n} probes, {allowed} allowed; {len(rep.undocumented_allowed)} undocumented allowed, "
-            f"{len(rep.documented_blocked)} documented blocked, {len(rep.disagreements)} disagreements "
-            f"(applied {rep.applied} objects, enforced in {rep.sync_ms:.0f} ms, case {rep.seconds:.1f} s)")
+    return (
+        f"{rep.case.id}: {n} probes, {allowed} allowed; {len(rep.undocumented_allowed)} undocumented allowed, "
+        f"{len(rep.documented_blocked)} documented blocked, {len(rep.disagreements)} disagreements "
+        f"(applied {rep.applied} objects, enforced in {rep.sync_ms:.0f} ms, case {rep.seconds:.1f} s)"
+    )
 
 
 def summary(reports: Sequence[CaseReport]) -> str:
@@ -808,21 +936,23 @@ def disagreement_text(reports: Sequence[CaseReport]) -> str:
         for a in sorted(r.disagreements, key=lambda a: (a.probe.proto, a.probe.port)):
             port = f"{a.probe.port}{'/udp' if a.probe.proto == 'udp' else ''}"
             grouped[(a.probe.src, a.probe.dst, a.disagree)].append(port)
-        lines += [f"{r.case.id}: {s} -> {d}: {','.join(ports)}: {why}"
-                  for (s, d, why), ports in sorted(grouped.items())]
+        lines += [
+            f"{r.case.id}: {s} -> {d}: {','.join(ports)}: {why}" for (s, d, why), ports in sorted(grouped.items())
+        ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--values", type=Path, help="one values file (as for helm --values); default: every coverage case")
-    ap.add_argument("--tables", choices=("first", "all", "none"), default="first",
-                    help="truth tables to print (default: the first case's, and every case with a disagreement)")
+    ap.add_argument(
+        "--tables",
+        choices=("first", "all", "none"),
+        default="first",
+        help="truth tables to print (default: the first case's, and every case with a disagreement)",
+    )
     args = ap.parse_args(argv)
-    if args.values:
-        cases = [Case(str(args.values), yaml.safe_load(args.values.read_text()) or {})]
-    else:
-        cases = coverage_cases()
+    cases = [Case(str(args.values), yaml.safe_load(args.values.read_text()) or {})] if args.values else coverage_cases()
     t0 = time.perf_counter()
     printed = 0
 
@@ -836,8 +966,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports = run_cases(cases, on_report=show)
     probes = sum(len(r.answers) for r in reports)
     lat = [r.sync_ms for r in reports]
-    print(f"\n{probes} probes, {time.perf_counter() - t0:.1f} s in all; enforcement after a change: "
-          f"median {statistics.median(lat):.0f} ms, max {max(lat):.0f} ms")
+    print(
+        f"\n{probes} probes, {time.perf_counter() - t0:.1f} s in all; enforcement after a change: "
+        f"median {statistics.median(lat):.0f} ms, max {max(lat):.0f} ms"
+    )
     nca_off = sum(1 for r in reports for a in r.answers if not a.note and a.nca != a.dataplane)
     print(f"nca disagrees with the dataplane on {nca_off} probes")
     print(summary(reports))

@@ -20,9 +20,11 @@ Cleanup mirrors the control plane's: processes in their own process groups, kill
 context manager, atexit and SIGINT/SIGTERM; and namespaces/dirs whose owner PID is gone (a
 SIGKILLed run) are swept on the next start, after killing any process still inside them.
 """
+
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ipaddress
 import json
 import os
@@ -40,7 +42,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools.controlplane import ControlPlane, _pdeathsig, _sweep_stale_dirs
+from tools.e2e.controlplane import ControlPlane, _pdeathsig, _sweep_stale_dirs
 from tools.e2e.probe import setns
 from tools.paths import BIN, ROOT
 
@@ -76,8 +78,9 @@ def unavailable() -> str | None:
 def _run(argv: Sequence[str], input: str | None = None, check: bool = True) -> str:
     proc = subprocess.run(list(argv), input=input, capture_output=True, text=True)
     if check and proc.returncode != 0:
-        raise LabError(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}\n"
-                       + (f"input:\n{input}" if input else ""))
+        raise LabError(
+            f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}\n" + (f"input:\n{input}" if input else "")
+        )
     return proc.stdout
 
 
@@ -90,10 +93,8 @@ def our_netns() -> list[str]:
 def _kill_inside(netns: str) -> None:
     """Kill what still runs inside one of our namespaces (a SIGKILLed run's children)."""
     for pid in _run(["ip", "netns", "pids", netns], check=False).split():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):  # gone already, or not a pid
             os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 def sweep() -> list[str]:
@@ -143,8 +144,16 @@ class Agent:
         return answer
 
     def serve(self, host: Host, name: str, tcp: Iterable[int], udp: Iterable[int]) -> None:
-        self.call({"op": "serve", "netns": host.netns, "name": name, "ip": host.ip,
-                   "tcp": sorted(set(tcp)), "udp": sorted(set(udp))})
+        self.call(
+            {
+                "op": "serve",
+                "netns": host.netns,
+                "name": name,
+                "ip": host.ip,
+                "tcp": sorted(set(tcp)),
+                "udp": sorted(set(udp)),
+            }
+        )
 
     def unserve(self, host: Host) -> None:
         self.call({"op": "unserve", "netns": host.netns})
@@ -228,18 +237,20 @@ class Lab:
 
     def _start(self, controlplane: bool) -> None:
         self._add_netns([self.node])
-        _run(["ip", "-n", self.node, "-batch", "-"],
-             input=f"link set lo up\naddr add {self.node_ip}/32 dev lo\n")
-        _run(["ip", "netns", "exec", self.node, "sysctl", "-q", "-w",
-              *(f"{k}={v}" for k, v in NODE_SYSCTLS.items())])
+        _run(["ip", "-n", self.node, "-batch", "-"], input=f"link set lo up\naddr add {self.node_ip}/32 dev lo\n")
+        _run(["ip", "netns", "exec", self.node, "sysctl", "-q", "-w", *(f"{k}={v}" for k, v in NODE_SYSCTLS.items())])
         self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         fd = os.open(f"/run/netns/{self.node}", os.O_RDONLY)
         try:
             setns(fd)
         finally:
             os.close(fd)
-        agent = self.spawn("probe-agent", [sys.executable, "-m", "tools.e2e.probe"], pipes=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        agent = self.spawn(
+            "probe-agent",
+            [sys.executable, "-m", "tools.e2e.probe"],
+            pipes=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         self.agent = Agent(agent)
         if controlplane:
             self.cp = ControlPlane.start()  # inherits this thread's namespace: the node's
@@ -265,13 +276,20 @@ class Lab:
         self._add_netns([h.netns for h in made])
         node_cmds = []
         for h in made:
-            node_cmds += [f"link add {h.veth} type veth peer name eth0 netns {h.netns}",
-                          f"link set {h.veth} up", f"route add {h.ip}/32 dev {h.veth}"]
+            node_cmds += [
+                f"link add {h.veth} type veth peer name eth0 netns {h.netns}",
+                f"link set {h.veth} up",
+                f"route add {h.ip}/32 dev {h.veth}",
+            ]
         _run(["ip", "-n", self.node, "-batch", "-"], input="\n".join(node_cmds) + "\n")
         for h in made:
-            _run(["ip", "-n", h.netns, "-batch", "-"], input=(
-                f"link set lo up\nlink set eth0 up\naddr add {h.ip}/32 dev eth0\n"
-                f"route add default via {self.node_ip} dev eth0 onlink\n"))
+            _run(
+                ["ip", "-n", h.netns, "-batch", "-"],
+                input=(
+                    f"link set lo up\nlink set eth0 up\naddr add {h.ip}/32 dev eth0\n"
+                    f"route add default via {self.node_ip} dev eth0 onlink\n"
+                ),
+            )
             self.hosts[h.key] = h
         return made
 
@@ -289,16 +307,23 @@ class Lab:
             self.netns.remove(h.netns)
 
     # ---------------------------------------------------------------- processes
-    def spawn(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              pipes: bool = False) -> subprocess.Popen[Any]:
+    def spawn(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, pipes: bool = False
+    ) -> subprocess.Popen[Any]:
         """A process in the node namespace (inherited from this thread), in its own process group."""
-        log = open(self.dir / f"{name}.log", "wb")  # noqa: SIM115 - handed to the child
+        log = (self.dir / f"{name}.log").open("wb")
         with log:
             p: subprocess.Popen[Any] = subprocess.Popen(
-                list(argv), stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
-                stdout=subprocess.PIPE if pipes else log, stderr=log, cwd=ROOT if pipes else self.dir,
-                env=dict(env) if env is not None else None, text=pipes,
-                start_new_session=True, preexec_fn=_pdeathsig)
+                list(argv),
+                stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if pipes else log,
+                stderr=log,
+                cwd=ROOT if pipes else self.dir,
+                env=dict(env) if env is not None else None,
+                text=pipes,
+                start_new_session=True,
+                preexec_fn=_pdeathsig,
+            )
         self.procs[name] = p
         return p
 

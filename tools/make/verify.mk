@@ -12,16 +12,16 @@ VERIFY_SVG ?= dist/connectivity.svg
 .PHONY: verify graph matrix bench-connectivity
 
 verify: tools-harness ## Connectivity of the render (VALUES=, LIVE=kubectl get netpol -o yaml) vs the page; writes an SVG
-	$(PYTHON) -m tools.verify $(if $(VALUES),--values $(VALUES)) $(if $(LIVE),--live $(LIVE)) --svg $(VERIFY_SVG)
+	$(PYTHON) -m tools.connectivity.verify $(if $(VALUES),--values $(VALUES)) $(if $(LIVE),--live $(LIVE)) --svg $(VERIFY_SVG)
 
 graph: tools-harness ## Regenerate the README's connectivity graph (docs/connectivity.svg)
-	$(PYTHON) -m tools.verify --readme-graph
+	$(PYTHON) -m tools.connectivity.verify --readme-graph
 
 matrix: tools-harness ## Check every switch combination's connectivity against the documented flows
-	$(PYTHON) -m tools.matrix
+	$(PYTHON) -m tools.connectivity.matrix
 
 bench-connectivity: tools-harness ## Time the whole connectivity matrix (render + nca + compare)
-	$(PYTHON) -m tools.matrix --bench
+	$(PYTHON) -m tools.connectivity.matrix --bench
 
 # `make bench` reports the matrix too (a prerequisite added here; the recipe stays the Makefile's).
 bench: bench-connectivity

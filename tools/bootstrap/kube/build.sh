@@ -51,6 +51,7 @@ build() {
 	(cd "$dir" && go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out.tmp" .)
 	mv -f "$out.tmp" "$out"
 	t2=$(now)
+	# shellcheck disable=SC2086 # verargs is a word list on purpose
 	echo "kube-bootstrap:   compiled $name in $((t2 - t1))s -> $out ($("$out" $verargs 2>/dev/null | head -n1))"
 }
 

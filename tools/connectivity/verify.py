@@ -1,6 +1,6 @@
 """`make verify`: what the chart's policies let through, for your values, against the documentation.
 
-    python -m tools.verify [--values my-env.yaml] [--live netpol.yaml] [--svg out.svg]
+    python -m tools.connectivity.verify [--values my-env.yaml] [--live netpol.yaml] [--svg out.svg]
 
 Renders the chart with your values, places the fixture pods where your values say they live, lets
 network-config-analyzer compute every allowed connection, and prints the connectivity table and its
@@ -9,6 +9,7 @@ something documented is blocked. With --live (the output of `kubectl get netpol 
 several namespaces' concatenated), also reports how the cluster's policies differ from the render,
 and exits 1 when they do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,15 @@ from typing import Any
 
 import yaml
 
-from tools.connectivity import (ANY_PORT, Cluster, EngineError, Flow, FlowDiff, Result, Scenario, analyze, cidrs_str,
-                                group_ports, normalize, to_svg)
-from tools.expected import actual_flows, cluster_for, compare, effective_values, expected_flows, isolated
+from tools.connectivity.cluster import Cluster, cluster_for
+from tools.connectivity.engine import EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, normalize
+from tools.connectivity.intervals import cidrs_str
+from tools.connectivity.model import actual_flows, compare, expected_flows, isolated
 from tools.paths import ROOT
 from tools.policy import normal
 from tools.render import RenderError, render
+from tools.values import effective_values
 
 Obj = dict[str, Any]
 DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
@@ -47,8 +51,9 @@ def network_policies(docs: Sequence[Any]) -> list[Obj]:
     return out
 
 
-def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str],
-                       by_values: dict[Flow, str] | None = None) -> str:
+def connectivity_table(
+    actual: set[Flow], expected: set[Flow], cluster: Cluster, iso: set[str], by_values: dict[Flow, str] | None = None
+) -> str:
     """source -> destination: allowed ports, and how they compare with the documented ones. Ports open
     to every source are one `anyone` line; so is a pod no policy selects (NetworkPolicy leaves it open).
     Destinations include the outside world's named blocks (what egress policies let pods dial)."""
@@ -61,8 +66,11 @@ def connectivity_table(actual: set[Flow], expected: set[Flow], cluster: Cluster,
         exp = {f for f in expected if f.dst == w.name}
         if not act and not exp:
             continue
-        everyone = {p for p in {f.port for f in act | exp}
-                    if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}}
+        everyone = {
+            p
+            for p in {f.port for f in act | exp}
+            if {f.src for f in act if f.port == p} == others == {f.src for f in exp if f.port == p}
+        }
         if everyone:
             ports = group_ports(Flow("anyone", w.name, p) for p in everyone)[("anyone", w.name)]
             note = "documented" if w.name in iso or w.is_outside else "not selected by any policy"
@@ -114,8 +122,11 @@ def by_values_lines(by_values: dict[Flow, str]) -> list[str]:
     grouped: dict[str, list[Flow]] = {}
     for f, why in by_values.items():
         grouped.setdefault(why, []).append(f)
-    return [f"{src} -> {dst}: {ports}  ({why})" for why in sorted(grouped)
-            for (src, dst), ports in group_ports(grouped[why]).items()]
+    return [
+        f"{src} -> {dst}: {ports}  ({why})"
+        for why in sorted(grouped)
+        for (src, dst), ports in group_ports(grouped[why]).items()
+    ]
 
 
 def _status(a: str, e: str) -> str:
@@ -132,9 +143,10 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     """How the cluster's policies differ from the render: by object (name, and meaning of the spec),
     then by connectivity (nca's semantic diff on the fixture: what installing the chart would add or
     remove)."""
-    from tools.connectivity import semantic_diff
 
-    key = lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])  # noqa: E731
+    def key(o: Obj) -> tuple[str, str]:
+        return o["metadata"].get("namespace", ""), o["metadata"]["name"]
+
     lv, rd = {key(o): o for o in live}, {key(o): o for o in rendered}
     lines = []
     for k in sorted(rd.keys() - lv.keys()):
@@ -144,12 +156,21 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     for k in sorted(lv.keys() & rd.keys()):
         a, b = normal(lv[k]), normal(rd[k])
         if a != b:
-            lines.append(f"  differs: {k[0]}/{k[1]}" + "".join(
-                f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
-                for f in ("pod_selector", "policy_types", "ingress", "egress") if getattr(a, f) != getattr(b, f)))
+            lines.append(
+                f"  differs: {k[0]}/{k[1]}"
+                + "".join(
+                    f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
+                    for f in ("pod_selector", "policy_types", "ingress", "egress")
+                    if getattr(a, f) != getattr(b, f)
+                )
+            )
     sem = semantic_diff(live, rendered, cluster)
-    text = "Policies (cluster vs chart):\n" + ("\n".join(lines) if lines else "  same objects") + \
-        "\n\nConnectivity (going from the cluster's policies to the chart's):\n" + sem.text.strip()
+    text = (
+        "Policies (cluster vs chart):\n"
+        + ("\n".join(lines) if lines else "  same objects")
+        + "\n\nConnectivity (going from the cluster's policies to the chart's):\n"
+        + sem.text.strip()
+    )
     return bool(lines) or sem.differs, text
 
 
@@ -162,8 +183,9 @@ def graphed(cluster: Cluster) -> list[str]:
 def readme_dot() -> str:
     """The README's picture, as nca's dot: the defaults with deny-all on."""
     cluster = cluster_for(effective_values(README_VALUES))
-    res = analyze([Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True,
-                            dot_dst=graphed(cluster))])[0]
+    res = analyze(
+        [Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True, dot_dst=graphed(cluster))]
+    )[0]
     assert res.dot is not None
     return res.dot
 
@@ -218,8 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff: FlowDiff = compare(values, res, cluster)
 
     where = ", ".join(f"{w.name}@{w.namespace}" for w in cluster.workloads)
-    blocks = "; ".join(f"`{a.name}` ({'every other address' if a.name == 'outside' else cidrs_str(a.intervals)})"
-                       for a in cluster.ips)
+    blocks = "; ".join(
+        f"`{a.name}` ({'every other address' if a.name == 'outside' else cidrs_str(a.intervals)})" for a in cluster.ips
+    )
     print(f"Fixture pods: {where}.\nOutside the cluster: {blocks}.\n")
     print(connectivity_table(actual, expected, cluster, iso, diff.by_values))
     print("\nAllowed by your values' own rules (extraIngress/extraEgress; not documented, not a failure):")

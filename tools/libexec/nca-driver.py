@@ -1,11 +1,12 @@
 """Batch driver for network-config-analyzer (nca), run with the nca venv's python.
 
-    python nca_driver.py < batch.json          one batch in, one JSON answer out
-    python nca_driver.py --serve               one batch per stdin line, one answer line each
+    python nca-driver.py < batch.json          one batch in, one JSON answer out
+    python nca-driver.py --serve               one batch per stdin line, one answer line each
     --no-cache                                 parse every scenario from scratch (to check the cache)
 
-nca pins its own dependencies, so it cannot be imported by the harness; `tools/connectivity.py`
-starts this script once per batch. stdin: one JSON document
+nca pins its own dependencies, so it cannot be imported by the harness: tools/connectivity/engine.py
+starts this script by path, once per batch. It lives outside the harness's packages (tools/libexec/,
+excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON document
     {"scenarios": [{"id": str,
                     "namespaces": [{"name": str, "labels": {..}}],
                     "pods": [{"name": str, "namespace": str, "labels": {..}}],
@@ -24,6 +25,7 @@ Everything runs in this one process: the topology and policies are fed to nca's 
 (no temp files, no YAML re-parse), and the connectivity map query is subclassed so the allowed
 connections are captured as nca's own ConnectivityProperties instead of being printed and re-parsed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -78,8 +80,12 @@ def fix_empty_values(node: Any) -> Any:
         if k == "matchLabels" and isinstance(v, dict):
             out[k] = _labels(v)
         elif k == "matchExpressions" and isinstance(v, list):
-            out[k] = [dict(e, values=[EMPTY if x == "" else x for x in e["values"]])
-                      if isinstance(e, dict) and isinstance(e.get("values"), list) else e for e in v]
+            out[k] = [
+                dict(e, values=[EMPTY if x == "" else x for x in e["values"]])
+                if isinstance(e, dict) and isinstance(e.get("values"), list)
+                else e
+                for e in v
+            ]
         else:
             out[k] = fix_empty_values(v)
     return out
@@ -89,14 +95,19 @@ def build_topology(sc: Json) -> PeerContainer:
     ns_finder = NamespacesFinder()
     for ns in sc["namespaces"]:
         ns_finder.parse_yaml_code_for_ns(
-            {"kind": "Namespace", "metadata": {"name": ns["name"], "labels": _labels(ns.get("labels"))}})
+            {"kind": "Namespace", "metadata": {"name": ns["name"], "labels": _labels(ns.get("labels"))}}
+        )
     pods = PodsFinder()
     pods.namespaces_finder = ns_finder
     for pod in sc["pods"]:
-        pods.add_eps_from_yaml({"kind": "Pod", "apiVersion": "v1",
-                                "metadata": {"name": pod["name"], "namespace": pod["namespace"],
-                                             "labels": _labels(pod.get("labels"))},
-                                "spec": {"containers": [{"name": "main"}]}})
+        pods.add_eps_from_yaml(
+            {
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "metadata": {"name": pod["name"], "namespace": pod["namespace"], "labels": _labels(pod.get("labels"))},
+                "spec": {"containers": [{"name": "main"}]},
+            }
+        )
     return PeerContainer(pods.peer_set, ns_finder.namespaces, [], pods.representative_peers, PeerSet())
 
 
@@ -125,8 +136,9 @@ class CapturingConnectivityQuery(ConnectivityMapQuery):
         if self.want_dot:
             shown = props
             if self.dot_dst is not None:  # a picture of what reaches the chart's pods, not all egress
-                dst = PeerSet({p for p in self.config.peer_container.get_all_peers_group()
-                               if p.full_name() in self.dot_dst})
+                dst = PeerSet(
+                    {p for p in self.config.peer_container.get_all_peers_group() if p.full_name() in self.dot_dst}
+                )
                 shown = props & ConnectivityProperties.make_conn_props_from_dict({"dst_peers": dst})
             try:
                 self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
@@ -148,13 +160,15 @@ def cubes(props: ConnectivityProperties, peers: PeerContainer) -> list[Json]:
         dst = cc["dst_peers"] or all_peers
         protocols = cc.get_dim_directly("protocols")
         ports = cc.get_dim_directly("dst_ports")
-        out.append({
-            "src": sorted(peer_name(p) for p in src.split()),
-            "dst": sorted(peer_name(p) for p in dst.split()),
-            "protocols": "*" if cc.is_full_dim("protocols") else intervals(protocols),
-            "dst_ports": "*" if cc.is_full_dim("dst_ports") else intervals(ports),
-            "other_dims": sorted(d for d in cc.dimensions_list if d not in _PEER_DIMS and cc.is_active_dim(d)),
-        })
+        out.append(
+            {
+                "src": sorted(peer_name(p) for p in src.split()),
+                "dst": sorted(peer_name(p) for p in dst.split()),
+                "protocols": "*" if cc.is_full_dim("protocols") else intervals(protocols),
+                "dst_ports": "*" if cc.is_full_dim("dst_ports") else intervals(ports),
+                "other_dims": sorted(d for d in cc.dimensions_list if d not in _PEER_DIMS and cc.is_active_dim(d)),
+            }
+        )
     return out
 
 
@@ -185,8 +199,10 @@ class Topologies:
         finder.set_peer_container(peers)
         for pol in policies:
             # labels and annotations of the policy object itself do not change what it allows
-            key = json.dumps([pol.get("kind"), pol["metadata"].get("name"), pol["metadata"].get("namespace"),
-                              pol.get("spec")], sort_keys=True)
+            key = json.dumps(
+                [pol.get("kind"), pol["metadata"].get("name"), pol["metadata"].get("namespace"), pol.get("spec")],
+                sort_keys=True,
+            )
             if key not in self.parsed:
                 self.parsed[key] = list(build_config(name, peers, [pol]).policies_container.policies.values())
             for parsed in self.parsed[key]:
@@ -206,16 +222,14 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
         # same topology for both sides: the base gets a deep copy, as nca's CLI does for pair queries
         base = build_config("base", copy.deepcopy(peers), sc["base_policies"])
         new = build_config("new", peers, sc["policies"])
-        query = SemanticDiffQuery(base, new, OutputConfiguration({"outputFormat": "txt",
-                                                                  "outputEndpoints": "pods"}))
+        query = SemanticDiffQuery(base, new, OutputConfiguration({"outputFormat": "txt", "outputEndpoints": "pods"}))
         num, text, not_executed = query.execute_and_compute_output_in_required_format(True)
         res["diff"] = {"differs": bool(num), "text": text, "not_executed": bool(not_executed)}
         topo.forget()
         return res
     peers = topo.peers_for(sc)
     config = topo.config(sc.get("id") or "scenario", peers, sc["policies"])
-    query = CapturingConnectivityQuery(config, OutputConfiguration({"outputFormat": "txt",
-                                                                    "outputEndpoints": "pods"}))
+    query = CapturingConnectivityQuery(config, OutputConfiguration({"outputFormat": "txt", "outputEndpoints": "pods"}))
     query.want_dot = bool(sc.get("dot"))
     query.dot_dst = sc.get("dot_dst")
     _, _, not_executed = query.execute_and_compute_output_in_required_format()
@@ -230,8 +244,10 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
 def run_batch(batch: Json, logger: NcaLogger, topo: Topologies) -> list[Json]:
     scenarios = batch["scenarios"]
     # group by fixture so the caches hit; answer in the caller's order
-    order = sorted(range(len(scenarios)),
-                   key=lambda i: json.dumps([scenarios[i]["namespaces"], scenarios[i]["pods"]], sort_keys=True))
+    order = sorted(
+        range(len(scenarios)),
+        key=lambda i: json.dumps([scenarios[i]["namespaces"], scenarios[i]["pods"]], sort_keys=True),
+    )
     results: list[Json] = [{}] * len(scenarios)
     for i in order:
         sc = scenarios[i]
@@ -240,8 +256,13 @@ def run_batch(batch: Json, logger: NcaLogger, topo: Topologies) -> list[Json]:
             res = run_scenario(sc, topo)
         except Exception as exc:  # one bad scenario must not sink the batch; report it instead
             topo.forget()
-            res = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None,
-                   "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"}
+            res = {
+                "id": sc.get("id"),
+                "conns": [],
+                "dot": None,
+                "diff": None,
+                "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+            }
         res["seconds"] = round(time.perf_counter() - t0, 4)
         res["warnings"] = [str(msg) for msg, _ in logger._collected_messages]
         logger.flush_messages(silent=True)

@@ -5,8 +5,8 @@ real binaries built by tools/bootstrap/kube/build.sh. Only the API server is
 needed: helm and the tests talk to it, nothing schedules pods.
 
     with ControlPlane.start() as cp:        # pytest: tests/e2e/conftest.py
-        cp.client.create(obj); cp.dry_run(objs)
-    python -m tools.controlplane            # standalone: prints the kubeconfig, Ctrl-C stops
+        cp.client.create(obj); cp.dry_run(objs)   # client: tools/e2e/client.py
+    python -m tools.e2e.controlplane         # standalone: prints the kubeconfig, Ctrl-C stops
 
 Cleanup is the point of most of this file: processes run in their own process
 group and are killed as a group, and a stop is triggered by the context
@@ -27,25 +27,21 @@ import secrets
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tools.e2e.client import HOST, Client
 from tools.paths import BIN
 
-HOST = "127.0.0.1"  # never anything else: the machine's only allowed target
 BINARIES = ("etcd", "kube-apiserver")
 TMP_PREFIX = "epnp-controlplane-"
-
-Obj = dict[str, Any]
 
 
 class ControlPlaneError(RuntimeError):
@@ -88,140 +84,47 @@ def _make_pki(d: Path) -> None:
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
     # CA extensions spelled out rather than left to the local openssl.cnf: Go
     # (helm) rejects a v3 CA certificate without them.
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=epnp-e2e-ca", "-days", "2",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca.crt", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=epnp-e2e-ca",
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        "ca.crt",
+        cwd=d,
+    )
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
-    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver",
-             "-out", "apiserver.csr", cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                               "extendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "apiserver.crt", cwd=d)
+    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver", "-out", "apiserver.csr", cwd=d)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "apiserver.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "apiserver.crt",
+        cwd=d,
+    )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, body: Obj, what: str) -> None:
-        self.status, self.body = status, body
-        super().__init__(f"{what}: HTTP {status}: {body.get('message', body)}")
-
-
-class Client:
-    """Minimal JSON client for the API server (stdlib only: no kubectl needed)."""
-
-    def __init__(self, port: int, ca: Path, token: str) -> None:
-        self.port, self.token = port, token
-        self.ssl = ssl.create_default_context(cafile=str(ca))
-        self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
-        self._namespaces: set[str] = set()  # known to exist (tests never delete namespaces)
-
-    def request(self, method: str, path: str, body: Obj | None = None,
-                query: Mapping[str, str] | None = None, timeout: float = 30) -> tuple[int, Obj]:
-        if query:
-            path += "?" + urllib.parse.urlencode(query)
-        conn = http.client.HTTPSConnection(HOST, self.port, context=self.ssl, timeout=timeout)
-        try:
-            conn.request(method, path, body=None if body is None else json.dumps(body),
-                         headers={"Authorization": f"Bearer {self.token}",
-                                  "Content-Type": "application/json",
-                                  "Accept": "application/json"})
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            data = {"message": raw.decode(errors="replace")}
-        return resp.status, data
-
-    def call(self, method: str, path: str, body: Obj | None = None,
-             query: Mapping[str, str] | None = None) -> Obj:
-        status, data = self.request(method, path, body, query)
-        if status >= 300:
-            raise ApiError(status, data, f"{method} {path}")
-        return data
-
-    # --- paths, from discovery (so any kind the server serves works) ---
-    def _resource(self, api_version: str, kind: str) -> tuple[str, bool]:
-        if api_version not in self._resources:
-            base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-            found = self.call("GET", base)["resources"]
-            self._resources[api_version] = {
-                r["kind"]: (r["name"], r["namespaced"]) for r in found if "/" not in r["name"]}
-        try:
-            return self._resources[api_version][kind]
-        except KeyError:
-            raise ApiError(404, {"message": f"server has no kind {kind} in {api_version}"},
-                           "discovery") from None
-
-    def collection(self, api_version: str, kind: str, namespace: str | None = None) -> str:
-        plural, namespaced = self._resource(api_version, kind)
-        base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-        if namespaced and namespace:
-            return f"{base}/namespaces/{namespace}/{plural}"
-        return f"{base}/{plural}"  # cluster-scoped, or all namespaces for a list
-
-    def path_of(self, obj: Mapping[str, Any]) -> str:
-        md = obj.get("metadata", {})
-        _, namespaced = self._resource(obj["apiVersion"], obj["kind"])
-        ns = md.get("namespace") or ("default" if namespaced else None)
-        return self.collection(obj["apiVersion"], obj["kind"], ns)
-
-    # --- conveniences ---
-    def create(self, obj: Obj, query: Mapping[str, str] | None = None) -> Obj:
-        return self.call("POST", self.path_of(obj), obj, query)
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj:
-        return self.call("GET", f"{self.collection(api_version, kind, namespace)}/{name}")
-
-    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[Obj]:
-        return list(self.call("GET", self.collection(api_version, kind, namespace))["items"])
-
-    def network_policies(self, namespace: str | None = None) -> list[Obj]:
-        return self.list_objects("networking.k8s.io/v1", "NetworkPolicy", namespace)
-
-    def ensure_namespace(self, name: str) -> None:
-        if name in self._namespaces:
-            return
-        status, data = self.request("POST", "/api/v1/namespaces", {
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        if status not in (201, 409):  # 409: already exists
-            raise ApiError(status, data, f"create namespace {name}")
-        self._namespaces.add(name)
-
-    def dry_run(self, objects: Iterable[Mapping[str, Any]], create_namespaces: bool = True) -> list[str]:
-        """Server-side dry-run create of each object; returns one message per rejection.
-
-        fieldValidation=Strict makes unknown or duplicate fields errors, as
-        `kubectl apply --dry-run=server` does. Namespaces are created for real
-        when asked: NamespaceLifecycle admission rejects objects in a missing
-        namespace even under dryRun.
-        """
-        errors: list[str] = []
-        for obj in objects:
-            md = obj.get("metadata", {})
-            what = f"{obj.get('kind')}/{md.get('namespace', '')}/{md.get('name', '')}"
-            try:
-                if create_namespaces and md.get("namespace"):
-                    self.ensure_namespace(md["namespace"])
-                self.create(dict(obj), {"dryRun": "All", "fieldValidation": "Strict"})
-            except (ApiError, KeyError) as e:
-                errors.append(f"{what}: {e}")
-        return errors
-
-    def server_view(self, obj: Mapping[str, Any]) -> Obj:
-        """What the server would store for obj (defaults applied), without storing it.
-
-        Uses generateName so it works while an object of that name exists.
-        """
-        md = dict(obj.get("metadata", {}))
-        md["generateName"] = md.pop("name", "x") + "-"
-        if md.get("namespace"):
-            self.ensure_namespace(md["namespace"])
-        return self.create({**obj, "metadata": md}, {"dryRun": "All", "fieldValidation": "Strict"})
 
 
 _live: list[ControlPlane] = []
@@ -294,11 +197,16 @@ class ControlPlane:
         raise AssertionError("unreachable")
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        log = open(self.dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
-        with log:
+        with (self.dir / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
             self.procs[name] = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.dir, start_new_session=True, preexec_fn=_pdeathsig)
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.dir,
+                start_new_session=True,
+                preexec_fn=_pdeathsig,
+            )
 
     def _start(self, bin_dir: Path, timeout: float) -> None:
         d = self.dir
@@ -311,33 +219,45 @@ class ControlPlane:
 
         client_port, peer_port, self.apiserver_port = _free_port(), _free_port(), _free_port()
         etcd_url, peer_url = f"http://{HOST}:{client_port}", f"http://{HOST}:{peer_port}"
-        self._spawn("etcd", [
-            str(bin_dir / "etcd"), "--name=epnp", f"--data-dir={d / 'etcd'}",
-            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=epnp={peer_url}", "--initial-cluster-state=new",
-            "--log-level=warn",
-            "--unsafe-no-fsync",  # throwaway data: durability only costs time
-        ])
-        self._spawn("kube-apiserver", [
-            str(bin_dir / "kube-apiserver"),
-            f"--bind-address={HOST}", f"--advertise-address={HOST}",
-            f"--secure-port={self.apiserver_port}",
-            f"--etcd-servers={etcd_url}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--token-auth-file={d / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            # Only address bookkeeping for Service objects; no traffic is sent there.
-            "--service-cluster-ip-range=10.96.0.0/24",
-            # The `kubernetes` Service's endpoints would have to be a routable
-            # address; nothing here needs them, and loopback is all we bind.
-            "--endpoint-reconciler-type=none",
-            "--profiling=false",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=epnp",
+                f"--data-dir={d / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=epnp={peer_url}",
+                "--initial-cluster-state=new",
+                "--log-level=warn",
+                "--unsafe-no-fsync",  # throwaway data: durability only costs time
+            ],
+        )
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--bind-address={HOST}",
+                f"--advertise-address={HOST}",
+                f"--secure-port={self.apiserver_port}",
+                f"--etcd-servers={etcd_url}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--token-auth-file={d / 'tokens.csv'}",
+                "--authorization-mode=RBAC",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                # Only address bookkeeping for Service objects; no traffic is sent there.
+                "--service-cluster-ip-range=10.96.0.0/24",
+                # The `kubernetes` Service's endpoints would have to be a routable
+                # address; nothing here needs them, and loopback is all we bind.
+                "--endpoint-reconciler-type=none",
+                "--profiling=false",
+            ],
+        )
         self.client = Client(self.apiserver_port, pki / "ca.crt", self.token)
         self._wait_ready(timeout)
         self._write_kubeconfig(pki / "ca.crt")
@@ -348,8 +268,9 @@ class ControlPlane:
         while time.monotonic() < deadline:
             for name, p in self.procs.items():
                 if p.poll() is not None:
-                    raise ControlPlaneError(f"{name} exited with {p.returncode} during startup:\n"
-                                            + self.log_tail(name))
+                    raise ControlPlaneError(
+                        f"{name} exited with {p.returncode} during startup:\n" + self.log_tail(name)
+                    )
             try:
                 status, data = self.client.request("GET", "/readyz", timeout=5)
                 if status == 200:
@@ -358,16 +279,27 @@ class ControlPlane:
             except (OSError, http.client.HTTPException) as e:
                 last = repr(e)
             time.sleep(0.3)
-        raise ControlPlaneError(f"kube-apiserver not ready after {timeout}s ({last}):\n"
-                                + self.log_tail("kube-apiserver") + self.log_tail("etcd"))
+        raise ControlPlaneError(
+            f"kube-apiserver not ready after {timeout}s ({last}):\n"
+            + self.log_tail("kube-apiserver")
+            + self.log_tail("etcd")
+        )
 
     def _write_kubeconfig(self, ca: Path) -> None:
         # JSON is valid YAML, so helm/kubectl read it and no YAML library is needed.
         cfg = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "epnp",
-            "clusters": [{"name": "epnp", "cluster": {
-                "server": self.url,
-                "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode()}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "epnp",
+            "clusters": [
+                {
+                    "name": "epnp",
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(ca.read_bytes()).decode(),
+                    },
+                }
+            ],
             "users": [{"name": "epnp-admin", "user": {"token": self.token}}],
             "contexts": [{"name": "epnp", "context": {"cluster": "epnp", "user": "epnp-admin"}}],
         }
@@ -435,8 +367,10 @@ def main() -> int:
         try:
             while all(p.poll() is None for p in cp.procs.values()):
                 time.sleep(1)
-            print("a control-plane process exited:\n" + cp.log_tail("kube-apiserver")
-                  + cp.log_tail("etcd"), file=sys.stderr)
+            print(
+                "a control-plane process exited:\n" + cp.log_tail("kube-apiserver") + cp.log_tail("etcd"),
+                file=sys.stderr,
+            )
             return 1
         except KeyboardInterrupt:
             print("stopping", flush=True)

@@ -1,0 +1,174 @@
+"""Generated files are current (`make verify-generated`), and the check notices each one going stale.
+
+The staleness tests run the check on a copy of the clone, never on the clone itself.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools import facts, generate
+from tools.generate import Tree, readme
+from tools.generate.schema import node_at
+from tools.paths import CHART, ROOT
+
+ARTEFACTS = sorted(str(p.relative_to(ROOT)) for p in Tree().artefacts())
+# A hand edit of each artefact's generated part (README.md's hand-written parts are free to change).
+EDITS = {
+    "README.md": ("| `global` |", "| `globals` |"),
+    "charts/ibm-ep-network-policies/README.md": ("--version", "--versions"),
+    "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
+    "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
+}
+
+
+def test_every_generated_file_is_current() -> None:
+    assert generate.stale() == [], "run `make generate`"
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A copy of the files the generator reads and writes (and the package, for the CLI)."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, tracked):
+        src = ROOT / rel
+        wanted = rel.startswith(("charts/", "docs/readme/", "tools/")) or rel in ("README.md", "LICENSE")
+        if wanted and src.is_file() and not src.is_symlink():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tmp_path / rel)
+    assert generate.stale(Tree(tmp_path)) == []
+    return tmp_path
+
+
+def test_every_artefact_has_an_edit_to_try() -> None:
+    assert sorted(EDITS) == ARTEFACTS
+
+
+@pytest.mark.parametrize("artefact", ARTEFACTS)
+def test_a_hand_edit_of_a_generated_file_is_named_stale(clone: Path, artefact: str) -> None:
+    path = clone / artefact
+    old, new = EDITS[artefact]
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    assert generate.stale(Tree(clone)) == [path]
+    assert generate.write(Tree(clone)) == [path]
+    assert generate.stale(Tree(clone)) == []
+
+
+def test_a_deleted_generated_file_is_named_stale(clone: Path) -> None:
+    (clone / "charts/ibm-ep-network-policies/LICENSE").unlink()
+    assert generate.stale(Tree(clone)) == [clone / "charts/ibm-ep-network-policies/LICENSE"]
+
+
+def test_a_source_change_makes_its_artefacts_stale(clone: Path) -> None:
+    """A description edited in the schema reaches values.yaml and both READMEs."""
+    schema = clone / "charts/ibm-ep-network-policies/values.schema.json"
+    schema.write_text(
+        schema.read_text().replace(
+            "Name of the deny-all policy (the page's).", "Name of the deny-all policy (the page's), edited.", 1
+        )
+    )
+    assert sorted(generate.stale(Tree(clone))) == sorted(
+        clone / p
+        for p in ("README.md", "charts/ibm-ep-network-policies/README.md", "charts/ibm-ep-network-policies/values.yaml")
+    )
+
+
+def test_the_check_command_fails_naming_the_file_and_writes_nothing(clone: Path) -> None:
+    """What `make verify-generated` runs (without --graph, which needs nca and the clone's chart)."""
+    values = clone / "charts/ibm-ep-network-policies/values.yaml"
+    edited = values.read_text().replace("# -- Cluster DNS", "# -- The cluster DNS", 1)
+    values.write_text(edited)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.generate", "--check", "--root", str(clone)],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == "stale: charts/ibm-ep-network-policies/values.yaml (run `make generate`)\n"
+    assert values.read_text() == edited
+
+
+def _descriptions(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("description"), str):
+            yield node["description"]
+        for value in node.values():
+            yield from _descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _descriptions(value)
+
+
+def test_values_yaml_carries_no_prose_but_the_schemas() -> None:
+    """Each comment block of values.yaml after its opening one is, unwrapped, one schema description."""
+    descriptions = set(_descriptions(Tree().schema))
+    text = (CHART / "values.yaml").read_text()
+    blocks: list[list[str]] = [[]]
+    for line in text[text.index("\n\n") :].splitlines():
+        if line.strip().startswith("#"):
+            blocks[-1].append(line.strip().removeprefix("# --").removeprefix("#").strip())
+        elif blocks[-1]:
+            blocks.append([])
+    blocks = [b for b in blocks if b]
+    assert len(blocks) > 80
+    for block in blocks:
+        assert " ".join(block) in descriptions, block
+
+
+def test_values_yaml_comments_are_helm_docs_style() -> None:
+    """`# -- ` above every documented key (helm-docs reads these), the values unchanged."""
+    text = (CHART / "values.yaml").read_text()
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(("deployOperatorNetworkPolicy:", "webhookPort:", "egressWithoutDns:")):
+            j = i - 1
+            while lines[j].strip().startswith("#") and not lines[j].strip().startswith("# --"):
+                j -= 1
+            assert lines[j].strip().startswith("# -- "), line
+    assert yaml.safe_load(text)["flink"]["ports"]["rest"] == 8081
+
+
+def test_every_decision_is_in_the_readme() -> None:
+    text = (ROOT / "README.md").read_text()
+    for decision in facts.decisions():
+        assert f"**{decision}**" in text
+
+
+def test_readme_keeps_its_entry_point() -> None:
+    """The root README still starts a newcomer with the two commands."""
+    head = (ROOT / "README.md").read_text()[:1500]
+    assert "make render" in head and "make test" in head
+
+
+def test_an_unknown_section_or_placeholder_fails_naming_it(tmp_path: Path) -> None:
+    known = readme.sections(Tree().schema, Tree().meta, Tree().prose)
+    with pytest.raises(KeyError, match="no-such-section"):
+        readme.fill("<!-- no-such-section:start -->\n<!-- no-such-section:end -->", known, tmp_path / "x.md")
+    with pytest.raises(KeyError, match="noSuchKey"):
+        readme.substitute("{{noSuchKey}}", readme.placeholders(Tree().meta), tmp_path / "x.md")
+
+
+def test_values_keys_named_in_the_prose_sources_exist() -> None:
+    """A key renamed in the schema fails here before a README sends users to it."""
+    schema = Tree().schema
+    for source in sorted(Tree().prose.glob("*.md")):
+        for key in re.findall(r"`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)(?:=[^`]*)?`", source.read_text()):
+            if key.split(".")[0] in schema["properties"]:
+                node_at(schema, key)  # KeyError naming the key when it is gone

@@ -1,0 +1,312 @@
+"""The engine: what a set of NetworkPolicies lets through, computed by network-config-analyzer.
+
+We do not re-implement NetworkPolicy semantics: tools/libexec/nca-driver.py runs nca (in its own venv,
+since it pins its dependencies) over a whole batch of scenarios in ONE process, and this module (harness
+venv, stdlib + pyyaml) ships the batch with its fixture cluster and turns nca's answer into flows.
+The driver is run by path, never imported: nca is not installed in the harness's venv.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.connectivity.cluster import Cluster, default_cluster
+from tools.connectivity.flows import Flow, Port, expand_ports, table
+from tools.connectivity.intervals import WHOLE, Interval, IpAtom, cidrs_str, intersect, ip_peer_intervals
+from tools.paths import CACHE, ROOT
+
+PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
+
+DRIVER = ROOT / "tools" / "libexec" / "nca-driver.py"  # a script: run by path with the nca venv's python
+
+
+def nca_python() -> Path:
+    """The nca venv's interpreter ($EPNP_CACHE/venv-nca, made by `make tools`); EPNP_NCA_PYTHON overrides."""
+    return Path(os.environ.get("EPNP_NCA_PYTHON") or CACHE / "venv-nca" / "bin" / "python")
+
+
+# ---------------------------------------------------------------- scenarios and results
+
+
+@dataclass
+class Scenario:
+    policies: list[dict[str, Any]]
+    cluster: Cluster = field(default_factory=default_cluster)
+    id: str = ""
+    namespace: str = "ep"  # for policies without metadata.namespace (as `kubectl apply -n`)
+    dot: bool = False
+    dot_dst: Sequence[str] | None = None  # workload names: graph only what reaches them
+    base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "dot": self.dot,
+            **self.cluster.to_json(),
+            "policies": self._placed(self.policies),
+        }
+        if self.dot_dst is not None:
+            wl = {w.name: w for w in self.cluster.workloads}
+            d["dot_dst"] = [f"{wl[n].namespace}/{n}" for n in self.dot_dst]
+        if self.base_policies is not None:
+            d["base_policies"] = self._placed(self.base_policies)
+        return d
+
+    def _placed(self, policies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for pol in policies:
+            if not pol.get("metadata", {}).get("namespace"):
+                pol = copy.deepcopy(pol)
+                pol.setdefault("metadata", {})["namespace"] = self.namespace
+            out.append(pol)
+        return out
+
+
+@dataclass(frozen=True)
+class Conn:
+    """One (src, dst) pair of nca's allowed connections. protocols/ports: None = all;
+    other_dims: dimensions restricted beyond protocol and destination port (none for K8s policies)."""
+
+    src: str
+    dst: str
+    protocols: tuple[tuple[int, int], ...] | None
+    ports: tuple[tuple[int, int], ...] | None
+    other_dims: tuple[str, ...] = ()
+
+    def allows_protocol(self, number: int) -> bool:
+        return self.protocols is None or any(lo <= number <= hi for lo, hi in self.protocols)
+
+
+@dataclass
+class SemanticDiff:
+    differs: bool
+    text: str
+
+
+@dataclass
+class Result:
+    id: str
+    conns: list[Conn]
+    dot: str | None = None
+    diff: SemanticDiff | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    ips: tuple[IpAtom, ...] = (WHOLE,)
+
+    def flows(self, protocol: str = "TCP") -> set[Flow]:
+        """Allowed flows of one protocol, one per port (ANY_PORT when every port is open). nca's IP
+        blocks become the cluster's named blocks (IpAtom): a flow to all of an atom names the atom; to
+        part of it, `atom[cidrs]` (a difference from anything the values can say)."""
+        number = PROTOCOL_NUMBERS[protocol]
+        ports: dict[tuple[str, str], list[Interval]] = defaultdict(list)
+        for c in self.conns:
+            if c.other_dims:
+                raise ValueError(f"{c}: connection restricted on {c.other_dims}; flows cannot express it")
+            if c.allows_protocol(number):
+                ports[(c.src, c.dst)] += list(c.ports or ((0, 65535),))
+        # per (pod, port, direction): the addresses reached, then split by atom
+        pod_flows: set[Flow] = set()
+        ip_side: dict[tuple[str, Port, bool], list[Interval]] = defaultdict(list)
+        for (src, dst), ivs in ports.items():
+            for p in expand_ports(ivs):
+                if src.startswith("ip:") and dst.startswith("ip:"):
+                    continue
+                if src.startswith("ip:"):
+                    ip_side[(dst, p, True)] += ip_peer_intervals(src)
+                elif dst.startswith("ip:"):
+                    ip_side[(src, p, False)] += ip_peer_intervals(dst)
+                else:
+                    pod_flows.add(Flow(src, dst, p))
+        for (pod, p, inbound), ivs in ip_side.items():
+            for atom in self.ips:
+                part = intersect(ivs, atom.intervals)
+                if part:
+                    name = atom.name if part == atom.intervals else f"{atom.name}[{cidrs_str(part)}]"
+                    pod_flows.add(Flow(name, pod, p) if inbound else Flow(pod, name, p))
+        return pod_flows
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+def _peer_to_workload(peer: str, by_pod: Mapping[str, str]) -> str:
+    return by_pod.get(peer, peer)  # an IP block stays "ip:<cidrs>"; Result.flows names it
+
+
+def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
+    if raw.get("error"):
+        raise EngineError(f"scenario {raw.get('id')!r}: {raw['error']}")
+    by_pod = {f"{w.namespace}/{w.name}": w.name for w in cluster.workloads}
+    conns = []
+    for cube in raw["conns"]:
+        protocols = None if cube["protocols"] == "*" else tuple(map(tuple, cube["protocols"]))
+        ports = None if cube["dst_ports"] == "*" else tuple(map(tuple, cube["dst_ports"]))
+        for s in cube["src"]:
+            for d in cube["dst"]:
+                if s != d:  # a pod talking to itself is not subject to NetworkPolicy
+                    conns.append(
+                        Conn(
+                            _peer_to_workload(s, by_pod),
+                            _peer_to_workload(d, by_pod),
+                            protocols,
+                            ports,
+                            tuple(cube["other_dims"]),
+                        )
+                    )
+    diff = raw.get("diff")
+    return Result(
+        raw["id"],
+        conns,
+        raw.get("dot"),
+        SemanticDiff(diff["differs"], diff["text"]) if diff else None,
+        raw.get("warnings", []),
+        raw.get("seconds", 0.0),
+        cluster.ips,
+    )
+
+
+def _driver_env() -> dict[str, str]:
+    # nca iterates sets of peers: a fixed hash seed makes its dot output byte-stable across runs
+    return {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+def _check_python() -> Path:
+    python = nca_python()
+    if not python.exists():
+        raise EngineError(f"{python} missing: create the nca venv (make tools) or set EPNP_NCA_PYTHON")
+    return python
+
+
+def _payload(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
+    return [dict(sc.to_json(), id=sc.id or str(i)) for i, sc in enumerate(scenarios)]
+
+
+def analyze(
+    scenarios: Sequence[Scenario], jobs: int | None = None, timeout: float = 600, cache: bool = True
+) -> list[Result]:
+    """Run nca over all scenarios, results in the same order. One driver process per job (never one
+    per scenario: importing nca alone costs ~0.4 s); by default one job per core for big batches.
+    cache=False: the driver parses every scenario afresh (to check its cache)."""
+    if not scenarios:
+        return []
+    python = _check_python()
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if len(scenarios) >= 100 else 1
+    payload = _payload(scenarios)
+    chunks = [payload[i::jobs] for i in range(jobs)]  # strided: similar cost per chunk
+
+    def run(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        proc = subprocess.run(
+            [str(python), str(DRIVER), *([] if cache else ["--no-cache"])],
+            input=json.dumps({"scenarios": chunk}),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_driver_env(),
+        )
+        if proc.returncode != 0:
+            raise EngineError(f"nca driver exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        results: list[dict[str, Any]] = json.loads(proc.stdout)["results"]
+        return results
+
+    with ThreadPoolExecutor(jobs) as pool:  # threads only wait on the driver processes
+        outs = list(pool.map(run, chunks))
+    raw: list[dict[str, Any]] = [{}] * len(payload)
+    for j, out in enumerate(outs):
+        for k, r in enumerate(out):
+            raw[j + k * jobs] = r
+    return [_result(r, sc.cluster) for r, sc in zip(raw, scenarios, strict=True)]
+
+
+class Engine:
+    """A long-lived driver for many small batches (e.g. one per hypothesis example):
+    pays nca's start-up once.  `with Engine() as e: e.analyze([...])`."""
+
+    def __init__(self) -> None:
+        # a file, not a pipe: nca's chatter cannot block it; it lives as long as the driver (close())
+        self._err = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by close(), not by a with block
+        self._proc = subprocess.Popen(
+            [str(_check_python()), str(DRIVER), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            env=_driver_env(),
+        )
+
+    def analyze(self, scenarios: Sequence[Scenario]) -> list[Result]:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(json.dumps({"scenarios": _payload(scenarios)}) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            self._err.seek(0)
+            raise EngineError(f"nca driver died:\n{self._err.read()[-4000:]}")
+        raw = json.loads(line)["results"]
+        return [_result(r, sc.cluster) for r, sc in zip(raw, scenarios, strict=True)]
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+        self._err.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def analyze_one(policies: list[dict[str, Any]], cluster: Cluster | None = None, **kw: Any) -> Result:
+    return analyze([Scenario(policies, cluster or default_cluster(), **kw)])[0]
+
+
+def semantic_diff(
+    base: list[dict[str, Any]], new: list[dict[str, Any]], cluster: Cluster | None = None, namespace: str = "ep"
+) -> SemanticDiff:
+    """nca's semantic diff (connections added/removed going from `base` to `new`) on the fixture."""
+    res = analyze([Scenario(new, cluster or default_cluster(), "diff", namespace, base_policies=base)])[0]
+    assert res.diff is not None
+    return res.diff
+
+
+# nca labels a pod node with its name minus every path part equal to its namespace's name, so a pod named
+# like its namespace (kafka/kafka, or flink-operator/flink-operator when the values put the operator in a
+# namespace of that name) gets an empty HTML table, which dot refuses: label those with the pod's name.
+_EMPTY_LABEL = re.compile(r'^(\t"[^"/]*/([^"]*)" \[label=<<table border="\d" cellspacing="0">)(</table>>)', re.M)
+
+
+def to_svg(dot_text: str) -> bytes:
+    """Render Graphviz dot text (nca's graph output) to SVG with the `dot` binary."""
+    dot = shutil.which("dot")
+    if not dot:
+        raise EngineError("Graphviz `dot` not found: apt-get install graphviz (make tools does)")
+    dot_text = _EMPTY_LABEL.sub(r"\1<tr><td>\2</td></tr>\3", dot_text)
+    proc = subprocess.run([dot, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise EngineError(f"dot failed: {proc.stderr.decode()[-2000:]}")
+    return proc.stdout
+
+
+if __name__ == "__main__":  # quick look: policies from a YAML file (or stdin) on the default fixture
+    import yaml
+
+    text = Path(sys.argv[1]).read_text() if len(sys.argv) > 1 else sys.stdin.read()
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    pols = [i for d in docs for i in (d.get("items", []) if d.get("kind", "").endswith("List") else [d])]
+    print(table(analyze_one(pols).flows(), "allowed TCP flows:"))

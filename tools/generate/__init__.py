@@ -1,0 +1,89 @@
+"""Every generated file of the repository, from its one source (the cert-manager pattern).
+
+    python -m tools.generate --write   # `make generate`: rewrite every stale artefact
+    python -m tools.generate --check   # `make verify-generated`: exit 1 naming each stale one, writing nothing
+
+| Artefact | Source |
+|---|---|
+| charts/…/values.yaml's comments | values.schema.json's descriptions (values_yaml.py) |
+| README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
+| charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
+| charts/…/LICENSE (shipped in the package) | LICENSE |
+| docs/connectivity.{dot,svg} (`--graph`; needs nca, so tests/connectivity checks it) | the chart's render |
+
+Everything is read relative to a root directory, so a test can run the check on a modified copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.generate import readme, values_yaml
+from tools.paths import ROOT
+
+CHART_DIR = Path("charts") / "ibm-ep-network-policies"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The sources and artefacts under `root` (the clone, or a copy of it)."""
+
+    root: Path = ROOT
+
+    @property
+    def chart(self) -> Path:
+        return self.root / CHART_DIR
+
+    @property
+    def prose(self) -> Path:
+        return self.root / "docs" / "readme"
+
+    @cached_property
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = json.loads((self.chart / "values.schema.json").read_text())
+        return schema
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = yaml.safe_load((self.chart / "Chart.yaml").read_text())
+        return meta
+
+    def artefacts(self) -> dict[Path, Callable[[], str]]:
+        """Each generated file and how to make its content from today's sources."""
+        known = readme.sections(self.schema, self.meta, self.prose)
+        return {
+            self.chart / "values.yaml": lambda: values_yaml.commented(
+                (self.chart / "values.yaml").read_text(), self.schema
+            ),
+            self.root / "README.md": lambda: readme.fill(
+                (self.root / "README.md").read_text(), known, self.root / "README.md"
+            ),
+            self.chart / "README.md": lambda: readme.chart_readme(
+                self.prose / "chart-README.md", known, readme.placeholders(self.meta)
+            ),
+            self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
+        }
+
+
+def stale(tree: Tree | None = None) -> list[Path]:
+    """The artefacts whose content differs from what their sources make (missing ones included)."""
+    tree = tree or Tree()
+    return [path for path, make in tree.artefacts().items() if not path.exists() or path.read_text() != make()]
+
+
+def write(tree: Tree | None = None) -> list[Path]:
+    """Regenerate every stale artefact; returns the ones rewritten. Each is computed before any is
+    written, so a section that reads another artefact sees the sources, not a half-written tree."""
+    tree = tree or Tree()
+    wanted = {path: make() for path, make in tree.artefacts().items()}
+    changed = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
+    for path in changed:
+        path.write_text(wanted[path])
+    return changed
