@@ -1,1 +1,2 @@
-"""End-to-end: the chart against a real kube-apiserver and etcd (controlplane), and the dataplane lab."""
+"""End-to-end layers on real components: the control plane (kube-apiserver and etcd) and the dataplane
+lab (kube-router in network namespaces)."""

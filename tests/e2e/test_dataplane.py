@@ -1,0 +1,532 @@
+"""The chart's policies on a real dataplane: kube-router v2.1.0 in network namespaces, probed with
+real TCP and UDP connections, three answers per probe (documented, nca, dataplane).
+
+One lab for the module (a fresh one per module: the lab moves pytest's main thread into its node
+namespace, where other modules' control planes would not be reachable). Skipped with the reason
+when not root or the lab's tools are missing; EPNP_REQUIRE_E2E=1 (CI) turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_dataplane_host import host_state
+from tools.connectivity.engine import Result
+from tools.e2e.dataplane import (
+    Case,
+    CaseReport,
+    Dataplane,
+    Prepared,
+    Probe,
+    case_line,
+    choose_pod_range,
+    coverage_cases,
+    disagreement_text,
+    in_canary_namespace,
+    prepare,
+    summary,
+    truth_table,
+)
+from tools.e2e.lab import unavailable
+from tools.paths import CHART
+
+REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
+WHY = unavailable()
+pytestmark = pytest.mark.skipif(
+    WHY is not None and not REQUIRE, reason=f"dataplane lab unavailable: {WHY} (EPNP_REQUIRE_E2E=1 fails instead)"
+)
+
+CASE_IDS = [c.id for c in coverage_cases()]
+REPORTS: dict[str, CaseReport] = {}
+
+
+# the lifecycle's two renders, and a Kafka layout that meets kube-router bug (b)
+INSTALL: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
+UPGRADE: dict[str, Any] = {
+    **INSTALL,
+    "deployOperatorNetworkPolicy": False,
+    "acknowledge": {"denyAllWithoutProductPolicies": True},
+}
+KAFKA_EXCEPT: dict[str, Any] = {
+    "eventProcessing": {
+        "instance": {
+            "egress": {
+                "enabled": True,
+                "kafka": {
+                    "ports": [9092],
+                    "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}, {"cidr": "172.16.0.0/16"}],
+                },
+            }
+        }
+    }
+}
+METRICS_DENY: dict[str, Any] = {**INSTALL, "flink": {"metrics": {"enabled": True, "port": 9250}}}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Prepared, Result]]:
+    """Every case of the module rendered and given to nca in one batch (one nca process)."""
+    cases = [
+        *coverage_cases(),
+        Case("install", INSTALL),
+        Case("upgrade", UPGRADE),
+        Case("kafka cidrs with an except", KAFKA_EXCEPT),
+    ]
+    for mutant, (template, pattern, repl, _) in MUTANTS.items():
+        chart = _mutant(tmp_path_factory.mktemp(mutant), template, pattern, repl)
+        cases.append(Case(f"mutant {mutant}", METRICS_DENY, chart))
+    ready, fut, pool = prepare(cases)
+    try:
+        return {p.case.id: (p, r) for p, r in zip(ready, fut.result(), strict=True)}
+    finally:
+        pool.shutdown()
+
+
+@pytest.fixture(scope="module")
+def coverage(prepared: dict[str, tuple[Prepared, Result]]) -> dict[str, tuple[Prepared, Result]]:
+    return {c: prepared[c] for c in CASE_IDS}
+
+
+@pytest.fixture(scope="module")
+def dp(prepared: dict[str, tuple[Prepared, Result]]) -> Iterator[Dataplane]:
+    """The module's lab. Its teardown also checks the host is as it was before ("after a run";
+    tests/e2e/test_dataplane_host.py covers failing and interrupted runs)."""
+    if WHY is not None:
+        pytest.fail(f"EPNP_REQUIRE_E2E=1 but the dataplane lab is unavailable: {WHY}", pytrace=False)
+    before = host_state()
+    with Dataplane.start(choose_pod_range(o for p, _ in prepared.values() for o in p.objs)) as d:
+        yield d
+    assert host_state() == before, "the lab changed the host"
+
+
+def _report(rep: CaseReport) -> str:
+    return f"{case_line(rep)}\n{disagreement_text([rep])}\n\n{truth_table(rep)}"
+
+
+# ---------------------------------------------------------------- (a) the lab enforces at all
+
+
+def test_a_trivial_policy_is_enforced(dp: Dataplane) -> None:
+    """One policy admitting app=a on TCP 80: a gets in on 80 only, c not at all; deleting the
+    policy opens b again. The canary (sync) proves kube-router acted, not a stale rule set."""
+    lab, kube = dp.lab, dp.kube
+    hosts = dict(zip("abc", lab.add_hosts([(f"trivial:{n}", None) for n in "abc"]), strict=True))
+    try:
+        kube.namespace("trivial", {})
+        for n, h in hosts.items():
+            lab.agent.serve(h, n, [80, 81], [])
+            kube.pod(f"trivial:{n}", "trivial", n, {"app": n}, h.ip)
+        pol = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "b", "namespace": "trivial"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "b"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": [{"port": 80}]}],
+            },
+        }
+        kube.c.create(pol)
+        dp.sync()
+
+        def probe() -> list[str]:
+            return lab.agent.probe(
+                [
+                    (hosts["a"].netns, hosts["b"].ip, 80, "tcp"),
+                    (hosts["a"].netns, hosts["b"].ip, 81, "tcp"),
+                    (hosts["c"].netns, hosts["b"].ip, 80, "tcp"),
+                    (hosts["b"].netns, hosts["c"].ip, 81, "tcp"),
+                ]
+            )
+
+        assert probe() == ["b", "refused", "refused", "c"]
+        kube.c.call("DELETE", "/apis/networking.k8s.io/v1/namespaces/trivial/networkpolicies/b")
+        dp.sync()
+        assert probe() == ["b", "b", "b", "c"]
+    finally:
+        for n in hosts:
+            kube.delete_pod(f"trivial:{n}")
+        lab.remove_hosts([f"trivial:{n}" for n in hosts])
+
+
+# ---------------------------------------------------------------- (b, c) coverage, three ways
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_case_three_ways(dp: Dataplane, coverage: dict[str, tuple[Prepared, Result]], case_id: str) -> None:
+    """Every probe of the case: the page's documented flows, nca and kube-router agree."""
+    p, res = coverage[case_id]
+    rep = dp.run_case(p.case, p.objs, p.cluster, res)
+    REPORTS[case_id] = rep
+    assert not rep.disagreements, _report(rep)
+
+
+def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8's bar: at least 1000 probes over at least 8 cases, none undocumented or blocked."""
+    missing = [c for c in CASE_IDS if c not in REPORTS]
+    if missing:
+        (pytest.fail if REQUIRE else pytest.skip)(f"coverage cases did not all run: {missing}")
+    reports = [REPORTS[c] for c in CASE_IDS]
+    line = summary(reports)
+    with capsys.disabled():  # the summary line is printed whatever the outcome
+        print(f"\n{line}")
+    m = re.fullmatch(
+        r"dataplane: (\d+) probes over (\d+) cases: (\d+) undocumented allowed, (\d+) documented blocked", line
+    )
+    assert m, line
+    n, k, u, b = map(int, m.groups())
+    assert n >= 1000 and k >= 8 and (u, b) == (0, 0), line
+    # every case probed egress as well as ingress, and UDP as well as TCP
+    assert all(any(a.probe.proto == "udp" for a in r.answers) for r in reports)
+    egress_locked = REPORTS["example egress-locked"]
+    assert any(a.probe.dst == "outside" and not a.dataplane for a in egress_locked.answers)
+
+
+# ---------------------------------------------------------------- (d) the lifecycle, probed
+
+
+def test_lifecycle_install_upgrade_rollback_uninstall(
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]], tmp_path: Path
+) -> None:
+    """helm (in the node namespace, against the lab's API server) installs defaults + deny-all,
+    upgrades with the EP operator's policy off (its webhook port then follows deny-all), rolls back,
+    uninstalls (everything open again); after each step the probes match that step's documented
+    flows, and nca agrees."""
+    from tools.connectivity.engine import Scenario, analyze
+    from tools.connectivity.matrix import GROUP_SWITCHES
+    from tools.render import NAMESPACE
+    from tools.values import put as _set
+
+    dp.kube.apply_policies([], keep=in_canary_namespace)
+    install = INSTALL
+    off: dict[str, Any] = {"denyAllIngress": {"enabled": False}}
+    for sw in GROUP_SWITCHES:
+        _set(off, sw, False)
+    (p_install, r_install), (p_upgrade, r_upgrade) = prepared["install"], prepared["upgrade"]
+    r_off = analyze([Scenario([], p_install.cluster, "uninstalled")])[0]
+    values = tmp_path / "install.json"
+    values.write_text(json.dumps(install))
+    rel = ["epnp", "--namespace", NAMESPACE]
+    steps = [
+        (p_install, r_install, ["install", *rel[:1], str(CHART), *rel[1:], "-f", str(values)]),
+        (
+            p_upgrade,
+            r_upgrade,
+            [
+                "upgrade",
+                *rel[:1],
+                str(CHART),
+                *rel[1:],
+                "-f",
+                str(values),
+                "--set",
+                "deployOperatorNetworkPolicy=false",
+                "--set",
+                "acknowledge.denyAllWithoutProductPolicies=true",
+            ],
+        ),
+        (
+            Prepared(Case("rollback", install), p_install.objs, p_install.cluster),
+            r_install,
+            ["rollback", "epnp", "1", "--namespace", NAMESPACE],
+        ),
+        (Prepared(Case("uninstall", off), [], p_install.cluster), r_off, ["uninstall", *rel]),
+    ]
+    seen: dict[str, CaseReport] = {}
+    for p, res, argv in steps:
+
+        def apply(argv: list[str] = argv) -> int:
+            dp.helm(*argv)
+            return 1  # one write: the helm command
+
+        rep = dp.run_case(p.case, p.objs, p.cluster, res, apply=apply, also_ports_of=p_install.objs)
+        seen[p.case.id] = rep
+        assert not rep.disagreements, _report(rep)
+
+    def webhook(rep: CaseReport) -> bool:
+        return next(a.dataplane for a in rep.answers if a.probe == Probe("other-namespace", "ep-operator", 8443, "tcp"))
+
+    # the step-specific flows really flipped on the dataplane
+    assert [webhook(seen[s]) for s in ("install", "upgrade", "rollback", "uninstall")] == [True, False, True, True]
+    unrelated_in = [a.dataplane for a in seen["uninstall"].answers if a.probe.dst == "jobmanager"]
+    assert all(unrelated_in)
+
+
+# ---------------------------------------------------------------- (e) kube-router v2.1.0's own bugs
+# Each test reproduces one upstream behaviour with a minimal policy and asserts what kube-router
+# does (the opposite of what the NetworkPolicy API says), so a kube-router that fixes it fails the
+# test and the workaround can go. Code: cloudnativelabs/kube-router v2.1.0 (a7d7ac5d),
+# pkg/controllers/netpol/{policy,pod}.go.
+
+KR = "kr-bugs"
+
+
+class Pods:
+    """Throwaway pods (and outside hosts) for one bug, removed afterwards."""
+
+    def __init__(self, dp: Dataplane) -> None:
+        self.dp = dp
+        self.keys: list[str] = []
+        self.hosts: dict[str, Any] = {}
+        self.policies: list[tuple[str, str]] = []
+
+    def add(
+        self, name: str, ns: str | None, labels: dict[str, str], ports: list[int], named: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        key = f"kr:{name}"
+        (h,) = self.dp.lab.add_hosts([(key, None)])
+        self.keys.append(key)
+        self.hosts[name] = h
+        self.dp.lab.agent.serve(h, name, ports, [])
+        if ns is not None:  # None: a host outside the cluster
+            self.dp.kube.namespace(ns, {})
+            self.dp.kube.pod(key, ns, name, labels, h.ip, named)
+
+    def policy(self, ns: str, name: str, spec: dict[str, Any]) -> None:
+        self.dp.kube.c.create(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": spec,
+            }
+        )
+        self.policies.append((ns, name))
+        self.dp.sync()
+
+    def probe(self, *pairs: tuple[str, str, int]) -> list[bool]:
+        got = self.dp.lab.agent.probe([(self.hosts[s].netns, self.hosts[d].ip, port, "tcp") for s, d, port in pairs])
+        return [g == d for g, (_, d, _) in zip(got, pairs, strict=True)]
+
+    def remove(self) -> None:
+        for ns, name in self.policies:
+            self.dp.kube.c.request("DELETE", f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}")
+        for key in self.keys:
+            if key in self.dp.kube.pods:
+                self.dp.kube.delete_pod(key)
+        self.dp.lab.remove_hosts(self.keys)
+        self.dp.sync()
+
+
+@pytest.fixture
+def pods(dp: Dataplane) -> Iterator[Pods]:
+    p = Pods(dp)
+    try:
+        yield p
+    finally:
+        p.remove()
+
+
+def test_kube_router_both_policy_types_apply_egress_rules_to_ingress(pods: Pods) -> None:
+    """(a) A policy with both types gets ONE iptables chain holding its ingress and its egress rules
+    (policy.go syncNetworkPolicyChains, L117-146), and each selected pod's firewall chain jumps to it
+    with no direction match (pod.go setupPodNetpolRules, `case kubeBothPolicyType`, L196-200; the
+    single-type cases add `-d`/`-s` the pod). So for traffic INTO a selected pod, the egress rule
+    "selected pods may dial port 80 anywhere" matches when the source is a selected pod too."""
+    pods.add("a", KR, {"app": "x"}, [80])
+    pods.add("b", KR, {"app": "x"}, [80])
+    pods.add("c", KR, {"app": "c"}, [80])
+    pods.policy(
+        KR,
+        "both",
+        {
+            "podSelector": {"matchLabels": {"app": "x"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [{"ports": [{"port": 80}]}],
+        },
+    )
+    # the API: b admits nobody (no ingress rule), so a -> b:80 is denied; c has no policy at all
+    assert pods.probe(("a", "b", 80), ("c", "b", 80), ("a", "c", 80)) == [True, False, True]
+
+
+def test_kube_router_ipblock_except_removes_addresses_from_the_rules_other_ipblocks(pods: Pods) -> None:
+    """(b) All ipBlock peers of one rule go into ONE hash:net ipset (policy.go processEgressRules,
+    dstIPBlocks appended per peer, L664-688; evalIPBlockPeer L794-857 adds each `except` as a
+    `nomatch` entry). ipset picks the most specific entry, so one peer's except carves its hole out
+    of every other ipBlock peer of the rule too."""
+    pods.add("client", KR, {"app": "client"}, [80])
+    pods.add("world", None, {}, [80])  # an address no pod has
+    ip = ipaddress.ip_address(pods.hosts["world"].ip)
+
+    def net(bits: int) -> str:
+        return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+    pods.policy(
+        KR,
+        "except",
+        {
+            "podSelector": {"matchLabels": {"app": "client"}},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": net(20), "except": [net(28)]}}, {"ipBlock": {"cidr": net(24)}}],
+                    "ports": [{"port": 80}],
+                }
+            ],
+        },
+    )
+    # the API: the address is in the second peer (its /24), so it is allowed
+    assert pods.probe(("client", "world", 80)) == [False]
+
+
+def test_kube_router_named_egress_port_without_to_opens_the_number_everywhere(pods: Pods) -> None:
+    """(c) An egress rule with a named port and no `to` resolves the name only on pods of the
+    policy's own namespace (policy.go buildNetworkPoliciesInfo, ListPodsByNamespaceAndLabels(
+    policy.Namespace, ...), L640-650), then allows that NUMBER to every destination (policy.go
+    processEgressRules, "to all destinations", L406-425): a pod elsewhere that names no port `web`
+    is reachable on 8080; a pod elsewhere whose `web` is 9090 is not."""
+    pods.add("client", KR, {"app": "client"}, [8080])
+    pods.add("web", KR, {"app": "web"}, [8080], named=[{"name": "web", "containerPort": 8080}])
+    pods.add("plain", f"{KR}-other", {"app": "plain"}, [8080])
+    pods.add("web9090", f"{KR}-other", {"app": "web9090"}, [9090], named=[{"name": "web", "containerPort": 9090}])
+    pods.policy(
+        KR,
+        "named",
+        {
+            "podSelector": {"matchLabels": {"app": "client"}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"port": "web"}]}],
+        },
+    )
+    # the API: web:8080 and web9090:9090 (each pod's own `web`) allowed, plain:8080 denied
+    assert pods.probe(("client", "web", 8080), ("client", "plain", 8080), ("client", "web9090", 9090)) == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_kube_router_rule_of_unresolved_named_ports_matches_every_port(pods: Pods) -> None:
+    """(d, met in max.yaml's `ports: [{port: https}]` extra rule) A named port that no selected pod
+    declares is dropped (policy.go processNetworkPolicyPorts), and a rule left with neither numeric
+    nor named ports is taken for a rule WITHOUT ports (processIngressRules: `len(ingressRule.ports)
+    == 0 && len(ingressRule.namedPorts) == 0`): its peers get every port."""
+    pods.add("server", KR, {"app": "server"}, [80, 8443])
+    pods.add("client", KR, {"app": "client"}, [80])
+    pods.add("other", KR, {"app": "other"}, [80])
+    pods.policy(
+        KR,
+        "named-in",
+        {
+            "podSelector": {"matchLabels": {"app": "server"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}], "ports": [{"port": "https"}]}],
+        },
+    )
+    # the API: the server declares no `https`, so the rule admits nothing
+    assert pods.probe(("client", "server", 80), ("client", "server", 8443), ("other", "server", 80)) == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_rendered_policies_avoid_the_shapes_kube_router_gets_wrong(
+    coverage: dict[str, tuple[Prepared, Result]],
+) -> None:
+    """No rendered policy of any coverage case (max config included) has both policy types, an
+    egress rule with a named port and no `to`, or an ipBlock with `except` next to another ipBlock
+    in one rule, unless the values wrote that rule themselves (extra rules)."""
+    problems = []
+    for cid, (p, _) in coverage.items():
+        for o in p.objs:
+            name, spec = f"{cid}: {o['metadata']['namespace']}/{o['metadata']['name']}", o["spec"]
+            if {"Ingress", "Egress"} <= set(spec.get("policyTypes") or []):
+                problems.append(f"{name}: both policy types")
+            for i, rule in enumerate(spec.get("egress") or []):
+                if not rule.get("to") and any(isinstance(pp.get("port"), str) for pp in rule.get("ports") or []):
+                    problems.append(f"{name}: egress[{i}] named port without `to`")
+            for d, side in (("ingress", "from"), ("egress", "to")):
+                for i, rule in enumerate(spec.get(d) or []):
+                    blocks = [pp["ipBlock"] for pp in rule.get(side) or [] if "ipBlock" in pp]
+                    if len(blocks) > 1 and any(b.get("except") for b in blocks):
+                        problems.append(f"{name}: {d}[{i}] ipBlock with except next to another ipBlock")
+    assert not problems, "\n".join(problems)
+
+
+def test_kafka_cidrs_with_an_except_are_enforced_wrong_by_kube_router(
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]]
+) -> None:
+    """The chart puts every `kafka.to` entry into one egress rule, so two CIDR entries where one has
+    an `except` inside the other's CIDR meet bug (b): kube-router blocks the documented Kafka
+    flows to the hole. Exactly those probes disagree, and nca sides with the page."""
+    p, res = prepared["kafka cidrs with an except"]
+    rep = dp.run_case(p.case, p.objs, p.cluster, res)
+    hole = {a.probe for a in rep.disagreements}
+    assert hole and all(
+        a.documented and a.nca and not a.dataplane and a.probe.port == 9092 and a.probe.src.startswith("ep-instance")
+        for a in rep.disagreements
+    ), _report(rep)
+    assert {pr.dst for pr in hole} == {
+        next(atom.name for atom in p.cluster.ips if any(lo <= 0xAC100105 <= hi for lo, hi in atom.intervals))
+    }
+
+
+# ---------------------------------------------------------------- (h) the suite catches real mistakes
+
+
+def _mutant(tmp_path: Path, template: str, pattern: str, replacement: str) -> Path:
+    """A private copy of the chart with one template edited; fails loudly when the edit no longer
+    applies (the template changed: update the pattern)."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    f = chart / "templates" / template
+    text, n = re.subn(pattern, replacement, f.read_text())
+    assert n == 1, f"mutation no longer applies to {template}: {pattern!r} matched {n} times"
+    f.write_text(text)
+    return chart
+
+
+MUTANTS = {
+    # the page's 2023 bug: `- ports:` as a rule of its own, so the RPC/blob ports open to everyone
+    "ports-as-own-rule": (
+        "flink-jobmanager-rpc-blob.yaml",
+        r"\n      ports:\n",
+        "\n    - ports:\n",
+        [
+            Probe("unrelated", "jobmanager", 6123, "tcp"),
+            Probe("other-namespace", "taskmanager-1", 6124, "tcp"),
+            Probe("outside", "jobmanager", 6124, "tcp"),
+        ],
+    ),
+    # the -taskmanager policy without its `from`: the REST port open to everyone
+    "taskmanager-without-from": (
+        "flink-taskmanager.yaml",
+        r"    - from:\n(?:        .*\n)+?      ports:\n",
+        "    - ports:\n",
+        [
+            Probe("unrelated", "taskmanager-1", 8081, "tcp"),
+            Probe("ep-operator", "taskmanager-2", 8081, "tcp"),
+            Probe("outside", "taskmanager-1", 8081, "tcp"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutated_chart_fails_naming_the_flows(
+    dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]], mutant: str
+) -> None:
+    flows = MUTANTS[mutant][3]
+    p, res = prepared[f"mutant {mutant}"]
+    rep = dp.run_case(p.case, p.objs, p.cluster, res)
+    opened = {a.probe for a in rep.undocumented_allowed}
+    assert set(flows) <= opened, _report(rep)
+    message = disagreement_text([rep])  # what the suite prints when a case fails
+    for f in flows:
+        assert re.search(
+            rf"^mutant {mutant}: {f.src} -> {f.dst}: (\S+,)?{f.port}(,\S+)?: documented says denied, "
+            "nca and dataplane say allowed$",
+            message,
+            re.M,
+        ), message
