@@ -39,7 +39,7 @@ from tools.connectivity.layout import dns_service
 from tools.connectivity.model import Model, selector_matches
 from tools.e2e.client import ApiError, Client
 from tools.e2e.lab import Host, Lab, LabError
-from tools.paths import BIN, CHART, HELM, ROOT
+from tools.paths import BIN, CHART, HELM, MAX_VALUES
 from tools.values import effective_values
 
 Obj = dict[str, Any]
@@ -106,7 +106,7 @@ def coverage_cases(chart: Path = CHART) -> list[Case]:
     cases.append(Case("platform openshift", {**deny, "platform": "openshift"}, chart))
     for f in sorted((chart / "examples").glob("*.yaml")):
         cases.append(Case(f"example {f.stem}", yaml.safe_load(f.read_text()) or {}, chart))
-    mx = yaml.safe_load((ROOT / "tests/values/max.yaml").read_text())
+    mx = yaml.safe_load(MAX_VALUES.read_text())
     cases.append(Case("max config (page-fixed ports kept)", page_fixed_ports(mx), chart))
     return cases
 
