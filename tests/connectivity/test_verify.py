@@ -191,14 +191,3 @@ def test_live_cluster_with_a_widened_policy(capsys: pytest.CaptureFixture[str], 
     assert rc == 1
     assert "differs: event-processing/ibm-eventautomation-flink-taskmanager" in out
     assert "Removed connections" in out  # installing the chart would take the widened access away
-
-
-def test_readme_graph_is_current() -> None:
-    """docs/connectivity.svg is what `make graph` makes from today's chart (defaults + deny-all)."""
-    dot_file = verify.README_GRAPH.with_suffix(".dot")
-    assert dot_file.exists() and verify.README_GRAPH.exists(), "run `make graph`"
-    fresh = verify.readme_dot()
-    assert dot_file.read_text() == fresh, "docs/connectivity.dot is stale: run `make graph`"
-    assert verify.svg_stamp(verify.README_GRAPH.read_bytes()) == verify.dot_hash(fresh), (
-        "docs/connectivity.svg was not made from docs/connectivity.dot: run `make graph`"
-    )
