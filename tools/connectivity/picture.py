@@ -27,7 +27,7 @@ from typing import Any
 
 from tools.connectivity.cluster import GROUPS, Cluster, Workload, cluster_for
 from tools.connectivity.flows import ANY_PORT, Flow, Port, group_ports, normalize
-from tools.connectivity.intervals import OUTSIDE_NAME, cidrs_str
+from tools.connectivity.intervals import OUTSIDE_NAME, cidrs_str, merge_intervals
 from tools.paths import ROOT
 from tools.values import Values, effective_values
 
@@ -80,7 +80,7 @@ def _ports_text(ports: tuple[Port, ...]) -> str:
     if ANY_PORT in ports:
         return "all ports"
     text = [str(p) for p in ports]
-    return ",\n".join(", ".join(text[i : i + 4]) for i in range(0, len(text), 4))  # 4 ports a line
+    return ",\n".join(", ".join(text[i : i + 5]) for i in range(0, len(text), 5))  # 5 ports a line
 
 
 @dataclass
@@ -99,13 +99,20 @@ def groups(cluster: Cluster) -> list[Node]:
     many = len({w.cell for w in cluster.workloads if w.group == "flink-deployment"}) > 1
     found: dict[str, tuple[str, str, set[str], bool]] = {}
     for w in cluster.all_workloads():
-        key, label = _group(w, many, cluster)
+        key, label = _group(w, many)
         dst = w.group in (*GROUPS, "unrelated")
         found.setdefault(key, (label, w.namespace, set(), dst))[2].add(w.name)
+    atoms = {a.name: a for a in cluster.ips}
+    if len(atoms) > 1 and OUTSIDE_NAME in found:
+        found[OUTSIDE_NAME] = ("other addresses\noutside the cluster", *found[OUTSIDE_NAME][1:])
+    for key, (label, ns, members, dst) in found.items():
+        if members <= atoms.keys() and key != OUTSIDE_NAME:  # a named block: its addresses under its name
+            blocks = merge_intervals(iv for m in members for iv in atoms[m].intervals)
+            found[key] = (f"{label}\n{cidrs_str(blocks).replace(',', ', ')}", ns, members, dst)
     return [Node(k, lab, ns, frozenset(m), dst) for k, (lab, ns, m, dst) in sorted(found.items())]
 
 
-def _group(w: Workload, many_deployments: bool, cluster: Cluster) -> tuple[str, str]:
+def _group(w: Workload, many_deployments: bool) -> tuple[str, str]:
     if w.group == "flink-deployment":
         kind = "flink-jobmanager" if "flink-jobmanager" in w.kinds else "flink-taskmanager"
         return (f"{kind}/{w.cell}", f"{LABELS[kind]}\n{w.cell}") if many_deployments else (kind, LABELS[kind])
@@ -114,10 +121,10 @@ def _group(w: Workload, many_deployments: bool, cluster: Cluster) -> tuple[str, 
     if w.group in LABELS:
         return w.group, LABELS[w.group]
     if w.name == OUTSIDE_NAME:
-        return w.name, "outside the cluster" if len(cluster.ips) == 1 else "other addresses\noutside the cluster"
-    if w.is_outside:
-        atom = next(a for a in cluster.ips if a.name == w.name)
-        return w.name, f"{w.name}\n{cidrs_str(atom.intervals)}"
+        return w.name, "outside the cluster"
+    if w.is_outside:  # the blocks the values name (api-server, kafka, ...), by the names they share
+        name = "+".join(sorted(w.kinds)) or w.name
+        return f"ip/{name}", name
     return w.name, w.name  # a pod the values name: DNS, Kafka, Prometheus, an extra rule's peer
 
 
@@ -173,8 +180,11 @@ def draw(cluster: Cluster, flows: Flows, deny_all: Iterable[str] = ()) -> Pictur
     lifted: dict[str, set[Flow]] = {}
     locked: set[str] = set()
     for proto in PROTOCOLS:
-        lifted[proto], lk = _from_anywhere(cluster, set(flows.get(proto, ())), dsts)
-        locked |= lk
+        if fl := normalize(flows.get(proto, ())):
+            lifted[proto], lk = _from_anywhere(cluster, fl, dsts)
+            # where egress-locked pods may go besides the chart's pods: DNS, the API server, Kafka, ...
+            lifted[proto] |= {f for f in fl if f.src in lk and f.dst not in dsts}
+            locked |= lk
     while True:
         ports, uneven = _lift(nodes, lifted)
         split = [n for n in nodes if n.key in uneven and len(n.members) > 1]
@@ -235,10 +245,13 @@ def to_dot(pic: Picture, caption: str = "") -> str:
 
     def node(n: Node, indent: str) -> str:
         if n.key == ANYWHERE:
-            extra = f"\nany pod but {', '.join(pic.locked)}" if pic.locked else "\nany pod, any address"
+            but = ",\n".join(", ".join(pic.locked[i : i + 2]) for i in range(0, len(pic.locked), 2))
+            extra = f"\nany address; any pod but\n{but}" if pic.locked else "\nany pod, any address"
             return f"{indent}{_q(n.key)} " + _attrs(
                 label=n.label + extra, shape="oval", fillcolor="#fdf0d5", color="#b7791f"
             )
+        if not n.namespace:  # a block of addresses outside the cluster
+            return f"{indent}{_q(n.key)} " + _attrs(label=n.label, shape="oval", fillcolor="#f4f4f4", color="#777777")
         members = ", ".join(sorted(n.members))
         if n.destination and n.key not in incoming:
             return f"{indent}{_q(n.key)} " + _attrs(
