@@ -175,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--values", type=Path, help="your values file (as for helm --values)")
     ap.add_argument("--live", type=Path, help="`kubectl get netpol -n NS -o yaml` output to compare")
-    ap.add_argument("--svg", type=Path, default=DEFAULT_SVG, help=f"graph output (default {DEFAULT_SVG})")
+    ap.add_argument(
+        "--svg", type=Path, default=DEFAULT_SVG, help=f"the picture, by workload group (default {DEFAULT_SVG})"
+    )
     args = ap.parse_args(argv)
 
     user = (yaml.safe_load(args.values.read_text()) or {}) if args.values else {}
