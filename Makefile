@@ -56,11 +56,11 @@ unittest-update: tools-harness ## Re-record the helm-unittest snapshot (review t
 	$(BIN)/helm-unittest --strict --update-snapshot $(CHART)
 
 .PHONY: generate verify-generated docs verify-docs
-generate: tools-harness ## Rewrite every generated file: values.yaml comments, READMEs, chart LICENSE, connectivity graph
-	$(PYTHON) -m tools.generate --write --graph
+generate: tools-harness ## Rewrite every generated file: values.yaml comments, READMEs, chart LICENSE, the connectivity picture
+	$(PYTHON) -m tools.generate --write
 
 verify-generated: tools-harness ## Fail naming each stale generated file (writes nothing; `make test` runs the same check)
-	$(PYTHON) -m tools.generate --check --graph
+	$(PYTHON) -m tools.generate --check
 
 docs: generate ## (old name of `generate`)
 verify-docs: verify-generated ## (old name of `verify-generated`)

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tools import facts, generate
+from tools.connectivity import picture
 from tools.generate import Tree, readme
 from tools.generate.schema import node_at
 from tools.paths import CHART, ROOT
@@ -27,6 +28,7 @@ EDITS = {
     "charts/ibm-ep-network-policies/README.md": ("--version", "--versions"),
     "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
     "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
+    "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
 }
 
 
@@ -46,7 +48,10 @@ def clone(tmp_path: Path) -> Path:
     ).stdout.split("\0")
     for rel in filter(None, tracked):
         src = ROOT / rel
-        wanted = rel.startswith(("charts/", "docs/readme/", "tools/")) or rel in ("README.md", "LICENSE")
+        wanted = rel.startswith(("charts/", "docs/readme/", "docs/connectivity.", "tools/")) or rel in (
+            "README.md",
+            "LICENSE",
+        )
         if wanted and src.is_file() and not src.is_symlink():
             (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, tmp_path / rel)
@@ -74,6 +79,29 @@ def test_a_deleted_generated_file_is_named_stale(clone: Path) -> None:
     assert generate.stale(Tree(clone)) == [clone / "charts/ibm-ep-network-policies/LICENSE"]
 
 
+def test_a_picture_not_drawn_from_todays_dot_is_named_stale(clone: Path) -> None:
+    """The SVG is current when it carries the hash of today's DOT (Graphviz's SVG varies by version)."""
+    svg = clone / "docs/connectivity.svg"
+    stamp = picture.svg_stamp(svg.read_bytes())
+    assert stamp == picture.dot_hash((clone / "docs/connectivity.dot").read_text())
+    svg.write_bytes(svg.read_bytes().replace(stamp.encode(), b"0" * 64))
+    assert generate.stale(Tree(clone)) == [svg]
+    assert generate.write(Tree(clone)) == [svg]
+    assert generate.stale(Tree(clone)) == []
+    svg.unlink()
+    assert generate.stale(Tree(clone)) == [svg]
+
+
+def test_the_picture_is_not_drawn_when_nca_disagrees(clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make generate` fails naming the flows, and writes nothing, when nca contradicts the picture."""
+    svg = clone / "docs/connectivity.svg"
+    svg.unlink()
+    monkeypatch.setattr(picture, "nca_disagreement", lambda: "allowed but not expected (extra):\n  x -> y: 1")
+    with pytest.raises(picture.PictureError, match="x -> y: 1"):
+        generate.write(Tree(clone))
+    assert not svg.exists()
+
+
 def test_a_source_change_makes_its_artefacts_stale(clone: Path) -> None:
     """A description edited in the schema reaches values.yaml and both READMEs."""
     schema = clone / "charts/ibm-ep-network-policies/values.schema.json"
@@ -89,7 +117,7 @@ def test_a_source_change_makes_its_artefacts_stale(clone: Path) -> None:
 
 
 def test_the_check_command_fails_naming_the_file_and_writes_nothing(clone: Path) -> None:
-    """What `make verify-generated` runs (without --graph, which needs nca and the clone's chart)."""
+    """What `make verify-generated` runs."""
     values = clone / "charts/ibm-ep-network-policies/values.yaml"
     edited = values.read_text().replace("# -- Cluster DNS", "# -- The cluster DNS", 1)
     values.write_text(edited)

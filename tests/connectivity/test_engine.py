@@ -6,13 +6,12 @@ These check the engine, not the chart: if they fail, the flows the matrix reason
 from __future__ import annotations
 
 import copy
-import shutil
 from typing import Any
 
 import pytest
 
 from tools.connectivity.cluster import OUTSIDE, default_cluster
-from tools.connectivity.engine import Engine, EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.engine import Engine, EngineError, Result, Scenario, analyze, semantic_diff
 from tools.connectivity.flows import ANY_PORT, Flow, diff_flows, table
 
 Policies = list[dict[str, Any]]
@@ -24,7 +23,7 @@ def results(page_policies: Policies, page_without_deny_all: Policies) -> dict[st
     """One driver run for the whole module, as the matrix will do."""
     split = default_cluster(namespaces={"flink-operator": "flink-op", "flink-deployment": "flink"})
     scs = [
-        Scenario(page_policies, id="deny", dot=True),
+        Scenario(page_policies, id="deny"),
         Scenario(page_without_deny_all, id="open"),
         Scenario(page_policies, split, id="split", namespace="flink"),
     ]
@@ -176,15 +175,6 @@ def test_table_and_diff_are_readable(deny: set[Flow]) -> None:
     text = str(d)
     assert "extra" in text and "unrelated -> jobmanager: 8081" in text
     assert "missing" in text and "taskmanager-1 -> jobmanager: 8081" in text
-
-
-def test_dot_and_svg(results: dict[str, Result]) -> None:
-    dot = results["deny"].dot
-    assert dot and dot.lstrip().startswith("//") and "digraph" in dot and "jobmanager" in dot
-    if not shutil.which("dot"):
-        pytest.skip("Graphviz dot not installed")
-    svg = to_svg(dot)
-    assert b"<svg" in svg and b"jobmanager" in svg
 
 
 def test_persistent_engine_matches_one_shot(page_policies: Policies, deny: set[Flow]) -> None:

@@ -9,4 +9,5 @@ documented  the documented rows, from the facts file
 model       both sides of every connection, from the facts and the values; `compare`
 matrix      every switch combination (`python -m tools.connectivity.matrix`)
 verify      `make verify` (`python -m tools.connectivity.verify`)
+picture     the connectivity picture: flows by workload group, as Graphviz DOT (the README's, make verify's)
 """

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,20 +45,14 @@ class Scenario:
     cluster: Cluster = field(default_factory=default_cluster)
     id: str = ""
     namespace: str = "ep"  # for policies without metadata.namespace (as `kubectl apply -n`)
-    dot: bool = False
-    dot_dst: Sequence[str] | None = None  # workload names: graph only what reaches them
     base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "id": self.id,
-            "dot": self.dot,
             **self.cluster.to_json(),
             "policies": self._placed(self.policies),
         }
-        if self.dot_dst is not None:
-            wl = {w.name: w for w in self.cluster.workloads}
-            d["dot_dst"] = [f"{wl[n].namespace}/{n}" for n in self.dot_dst]
         if self.base_policies is not None:
             d["base_policies"] = self._placed(self.base_policies)
         return d
@@ -100,7 +92,6 @@ class SemanticDiff:
 class Result:
     id: str
     conns: list[Conn]
-    dot: str | None = None
     diff: SemanticDiff | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -171,7 +162,6 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
     return Result(
         raw["id"],
         conns,
-        raw.get("dot"),
         SemanticDiff(diff["differs"], diff["text"]) if diff else None,
         raw.get("warnings", []),
         raw.get("seconds", 0.0),
@@ -180,7 +170,7 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
 
 
 def _driver_env() -> dict[str, str]:
-    # nca iterates sets of peers: a fixed hash seed makes its dot output byte-stable across runs
+    # nca iterates sets of peers: a fixed hash seed makes its output byte-stable across runs
     return {**os.environ, "PYTHONHASHSEED": "0"}
 
 
@@ -283,24 +273,6 @@ def semantic_diff(
     res = analyze([Scenario(new, cluster or default_cluster(), "diff", namespace, base_policies=base)])[0]
     assert res.diff is not None
     return res.diff
-
-
-# nca labels a pod node with its name minus every path part equal to its namespace's name, so a pod named
-# like its namespace (kafka/kafka, or flink-operator/flink-operator when the values put the operator in a
-# namespace of that name) gets an empty HTML table, which dot refuses: label those with the pod's name.
-_EMPTY_LABEL = re.compile(r'^(\t"[^"/]*/([^"]*)" \[label=<<table border="\d" cellspacing="0">)(</table>>)', re.M)
-
-
-def to_svg(dot_text: str) -> bytes:
-    """Render Graphviz dot text (nca's graph output) to SVG with the `dot` binary."""
-    dot = shutil.which("dot")
-    if not dot:
-        raise EngineError("Graphviz `dot` not found: apt-get install graphviz (make tools does)")
-    dot_text = _EMPTY_LABEL.sub(r"\1<tr><td>\2</td></tr>\3", dot_text)
-    proc = subprocess.run([dot, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=120)
-    if proc.returncode != 0:
-        raise EngineError(f"dot failed: {proc.stderr.decode()[-2000:]}")
-    return proc.stdout
 
 
 if __name__ == "__main__":  # quick look: policies from a YAML file (or stdin) on the default fixture

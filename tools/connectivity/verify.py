@@ -13,8 +13,6 @@ and exits 1 when they do.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,10 +21,11 @@ from typing import Any
 import yaml
 
 from tools.connectivity.cluster import Cluster, cluster_for
-from tools.connectivity.engine import EngineError, Result, Scenario, analyze, semantic_diff, to_svg
+from tools.connectivity.engine import Result, Scenario, analyze, semantic_diff
 from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, normalize
 from tools.connectivity.intervals import cidrs_str
-from tools.connectivity.model import actual_flows, compare, expected_flows, isolated
+from tools.connectivity.model import PROTOCOLS, actual_flows, compare, expected_flows, isolated
+from tools.connectivity.picture import PictureError, deny_all_in, draw, to_dot, to_svg
 from tools.paths import ROOT
 from tools.policy import normal
 from tools.render import RenderError, render
@@ -34,8 +33,6 @@ from tools.values import effective_values
 
 Obj = dict[str, Any]
 DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
-README_GRAPH = ROOT / "docs" / "connectivity.svg"
-README_VALUES: dict[str, Any] = {"denyAllIngress": {"enabled": True}}  # the README's picture: defaults + deny-all
 
 
 def network_policies(docs: Sequence[Any]) -> list[Obj]:
@@ -174,56 +171,14 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     return bool(lines) or sem.differs, text
 
 
-def graphed(cluster: Cluster) -> list[str]:
-    """The graph shows what reaches the pods of the chart's namespaces; the control pod in another
-    namespace is open to all (no policy there) and would only add noise."""
-    return [w.name for w in cluster.workloads if w.group != "other-namespace"]
-
-
-def readme_dot() -> str:
-    """The README's picture, as nca's dot: the defaults with deny-all on."""
-    cluster = cluster_for(effective_values(README_VALUES))
-    res = analyze(
-        [Scenario(network_policies(render(README_VALUES)), cluster, "readme", dot=True, dot_dst=graphed(cluster))]
-    )[0]
-    assert res.dot is not None
-    return res.dot
-
-
-def write_readme_graph() -> None:
-    """docs/connectivity.{dot,svg}; the SVG carries the dot's hash, so a test can tell it is current
-    without running Graphviz (whose SVG differs from version to version)."""
-    dot = readme_dot()
-    README_GRAPH.parent.mkdir(parents=True, exist_ok=True)
-    README_GRAPH.with_suffix(".dot").write_text(dot)
-    README_GRAPH.write_bytes(stamp_svg(to_svg(dot), dot))
-
-
-def dot_hash(dot: str) -> str:
-    return hashlib.sha256(dot.encode()).hexdigest()
-
-
-def svg_stamp(svg: bytes) -> str | None:
-    m = re.search(rb"<!-- dot-sha256: ([0-9a-f]{64}) -->", svg)
-    return m.group(1).decode() if m else None
-
-
-def stamp_svg(svg: bytes, dot: str) -> bytes:
-    return svg.replace(b"<svg", f"<!-- dot-sha256: {dot_hash(dot)} -->\n<svg".encode(), 1)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--values", type=Path, help="your values file (as for helm --values)")
     ap.add_argument("--live", type=Path, help="`kubectl get netpol -n NS -o yaml` output to compare")
-    ap.add_argument("--svg", type=Path, default=DEFAULT_SVG, help=f"graph output (default {DEFAULT_SVG})")
-    ap.add_argument("--readme-graph", action="store_true", help=f"(re)write {README_GRAPH} and exit")
+    ap.add_argument(
+        "--svg", type=Path, default=DEFAULT_SVG, help=f"the picture, by workload group (default {DEFAULT_SVG})"
+    )
     args = ap.parse_args(argv)
-
-    if args.readme_graph:
-        write_readme_graph()
-        print(f"wrote {README_GRAPH} and {README_GRAPH.with_suffix('.dot').name}")
-        return 0
 
     user = (yaml.safe_load(args.values.read_text()) or {}) if args.values else {}
     values = effective_values(user)
@@ -233,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"helm could not render the chart with these values:\n{e.stderr.strip()}", file=sys.stderr)
         return 2
     cluster = cluster_for(values)
-    scenarios = [Scenario(rendered, cluster, "chart", dot=True, dot_dst=graphed(cluster))]
+    scenarios = [Scenario(rendered, cluster, "chart")]
     res: Result = analyze(scenarios)[0]
     iso = isolated(values, cluster)
     actual, expected = actual_flows(res, cluster), expected_flows(values, cluster)
@@ -249,13 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("  none" if not diff.by_values else "\n".join(f"  {ln}" for ln in by_values_lines(diff.by_values)))
     print("\nDifferences from the documented flows:")
     print("  none" if not diff else "\n".join("  " + ln for ln in str(diff).splitlines()))
-    if res.dot:
-        args.svg.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            args.svg.write_bytes(to_svg(res.dot))
-            print(f"\nGraph: {args.svg}")
-        except EngineError as e:  # nca's dot for some IP-block layouts is not valid Graphviz
-            print(f"\nGraph: not drawn ({str(e).splitlines()[0]})")
+    args.svg.parent.mkdir(parents=True, exist_ok=True)
+    try:  # what nca computed, drawn as the README's picture is (one node per workload group)
+        pic = draw(cluster, {p: res.flows(p) for p in PROTOCOLS}, deny_all_in(rendered))
+        args.svg.write_bytes(
+            to_svg(to_dot(pic, f"computed by network-config-analyzer for {args.values or 'the defaults'}"))
+        )
+        print(f"\nGraph: {args.svg}")
+    except PictureError as e:
+        print(f"\nGraph: not drawn ({str(e).splitlines()[0]})")
     failed = bool(diff)
     if args.live:
         live = network_policies(list(yaml.safe_load_all(args.live.read_text())))

@@ -9,7 +9,13 @@
 | README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
-| docs/connectivity.{dot,svg} (`--graph`; needs nca, so tests/connectivity checks it) | the chart's render |
+| docs/connectivity.dot, the README's picture | the documented flows (facts + values; connectivity/picture.py) |
+| docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
+
+The picture is written only after network-config-analyzer computes the same flows from the render
+(`picture.check_readme_picture`, which needs helm and nca); the check itself needs neither, nor
+Graphviz: Graphviz's SVG differs from version to version, so the SVG is current when its stamp is
+the hash of today's DOT.
 
 Everything is read relative to a root directory, so a test can run the check on a modified copy.
 """
@@ -25,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from tools.connectivity import picture
 from tools.generate import readme, values_yaml
 from tools.paths import ROOT
 
@@ -69,21 +76,43 @@ class Tree:
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
             ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
+            self.picture.with_suffix(".dot"): picture.readme_dot,
         }
+
+    @property
+    def picture(self) -> Path:
+        """The README's connectivity picture (SVG), drawn from the artefact beside it (.dot)."""
+        return self.root / "docs" / "connectivity.svg"
+
+    def picture_stale(self, dot_text: str) -> bool:
+        return not self.picture.exists() or picture.svg_stamp(self.picture.read_bytes()) != picture.dot_hash(dot_text)
 
 
 def stale(tree: Tree | None = None) -> list[Path]:
     """The artefacts whose content differs from what their sources make (missing ones included)."""
     tree = tree or Tree()
-    return [path for path, make in tree.artefacts().items() if not path.exists() or path.read_text() != make()]
+    wanted = {path: make() for path, make in tree.artefacts().items()}
+    out = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
+    if tree.picture_stale(wanted[tree.picture.with_suffix(".dot")]):
+        out.append(tree.picture)
+    return out
 
 
 def write(tree: Tree | None = None) -> list[Path]:
     """Regenerate every stale artefact; returns the ones rewritten. Each is computed before any is
-    written, so a section that reads another artefact sees the sources, not a half-written tree."""
+    written, so a section that reads another artefact sees the sources, not a half-written tree. The
+    picture is drawn only when nca agrees with the flows it shows (else PictureError naming them)."""
     tree = tree or Tree()
     wanted = {path: make() for path, make in tree.artefacts().items()}
     changed = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
+    dot = tree.picture.with_suffix(".dot")
+    redraw = tree.picture_stale(wanted[dot])
+    if redraw or dot in changed:
+        picture.check_readme_picture()  # raises before anything is written
+    svg = picture.to_svg(wanted[dot]) if redraw else None
     for path in changed:
         path.write_text(wanted[path])
+    if svg is not None:
+        tree.picture.write_bytes(svg)
+        changed.append(tree.picture)
     return changed

@@ -7,6 +7,7 @@ README's template (docs/readme/chart-README.md); both are filled from the same f
   descriptions), with the object names from the facts file;
 - from the facts file: `documented-rows`, `decisions`;
 - from Chart.yaml: `links`;
+- from tools/connectivity/picture.py: `connectivity-status` (what has checked the picture's flows);
 - prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`, `ep-releases`), where
   `{{key}}` stands for a Chart.yaml fact (see `placeholders`).
 """
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from tools import facts
+from tools.connectivity import picture
 from tools.generate.schema import node_at, rows
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
@@ -135,6 +137,7 @@ def sections(schema: dict[str, Any], meta: dict[str, Any], prose: Path) -> dict[
         "switches": lambda: switches_table(schema),
         "beyond-the-page": lambda: beyond_table(schema),
         "links": lambda: links(meta),
+        "connectivity-status": picture.status,
     }
     for name in SNIPPETS:
         out[name] = partial(snippet, prose / f"{name}.md", values)

@@ -11,10 +11,8 @@ excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON documen
                     "namespaces": [{"name": str, "labels": {..}}],
                     "pods": [{"name": str, "namespace": str, "labels": {..}}],
                     "policies": [NetworkPolicy dict, ...],
-                    "base_policies": [...],   # optional: semantic diff base -> policies
-                    "dot": bool,              # optional: also return the dot graph
-                    "dot_dst": ["ns/pod"]}]}  # optional: graph only connections into these pods
-stdout: {"results": [{"id", "conns": [cube], "dot": str|null, "diff": {..}|null, "error": str|null,
+                    "base_policies": [...]}]}  # optional: semantic diff base -> policies
+stdout: {"results": [{"id", "conns": [cube], "diff": {..}|null, "error": str|null,
                       "warnings": [str], "seconds": float}]}
 A cube is one hyper-rectangle of allowed connections as nca computes it:
     {"src": [peer], "dst": [peer], "protocols": [[lo, hi]] | "*", "dst_ports": [[lo, hi]] | "*",
@@ -124,30 +122,12 @@ class CapturingConnectivityQuery(ConnectivityMapQuery):
     """nca's connectivity map, but keeping the final (IPv6-filtered) properties as cubes instead of
     formatting them as firewall rules, which is both the slowest step and a lossy one for our purpose."""
 
-    want_dot = False
-    dot_dst: list[str] | None = None  # full pod names; None = the whole map
     cubes: list[Json] | None = None
-    dot: str | None = None
 
     def get_props_output_full(self, props: ConnectivityProperties, all_peers: PeerSet) -> str:
         # read the cubes here, inside the query, as nca's own formatters do: the peer dimensions'
         # domains are the query's peers only until the query ends (then DimensionsManager resets)
         self.cubes = cubes(props, self.config.peer_container)
-        if self.want_dot:
-            shown = props
-            if self.dot_dst is not None:  # a picture of what reaches the chart's pods, not all egress
-                dst = PeerSet(
-                    {p for p in self.config.peer_container.get_all_peers_group() if p.full_name() in self.dot_dst}
-                )
-                shown = props & ConnectivityProperties.make_conn_props_from_dict({"dst_peers": dst})
-            try:
-                self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
-            except KeyError:
-                # nca's graph grouping fails on some IP blocks split by several ipBlocks
-                # (ConnectivityGraph._get_equals_groups: KeyError on an IP range); draw the pods only
-                pods = PeerSet({p for p in self.config.peer_container.get_all_peers_group()})
-                shown &= ConnectivityProperties.make_conn_props_from_dict({"src_peers": pods, "dst_peers": pods})
-                self.dot = self.dot_format_from_props(shown, shown.get_all_peers())
         return ""
 
 
@@ -214,7 +194,7 @@ class Topologies:
 
 
 def run_scenario(sc: Json, topo: Topologies) -> Json:
-    res: Json = {"id": sc.get("id"), "conns": [], "dot": None, "diff": None, "error": None}
+    res: Json = {"id": sc.get("id"), "conns": [], "diff": None, "error": None}
     if "base_policies" in sc:
         topo.forget()  # a diff builds two configs over its own copy of the topology
         BasePeerSet.reset()
@@ -230,14 +210,11 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
     peers = topo.peers_for(sc)
     config = topo.config(sc.get("id") or "scenario", peers, sc["policies"])
     query = CapturingConnectivityQuery(config, OutputConfiguration({"outputFormat": "txt", "outputEndpoints": "pods"}))
-    query.want_dot = bool(sc.get("dot"))
-    query.dot_dst = sc.get("dot_dst")
     _, _, not_executed = query.execute_and_compute_output_in_required_format()
     if not_executed or query.cubes is None:
         res["error"] = "nca did not execute the connectivity query (no peers?)"
         return res
     res["conns"] = query.cubes
-    res["dot"] = query.dot
     return res
 
 
@@ -259,7 +236,6 @@ def run_batch(batch: Json, logger: NcaLogger, topo: Topologies) -> list[Json]:
             res = {
                 "id": sc.get("id"),
                 "conns": [],
-                "dot": None,
                 "diff": None,
                 "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
             }
