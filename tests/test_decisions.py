@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tests.conftest import rendered
 from tools import facts
@@ -54,3 +58,78 @@ def test_customisable_ports_are_the_rows_with_a_values_key():
     """customisable-ports: only Flink's ports (and the user-supplied metrics port) carry a valuesKey."""
     keyed = {r["port"] for r in facts.load()["ingress"] if "valuesKey" in r}
     assert keyed == {8081, 6123, 6124}
+
+
+KAFKA_PORTS = [9092, 9093]
+KAFKA_TO: list[dict[str, Any]] = [
+    {"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]},  # the hole is inside the next entry's CIDR
+    {"cidr": "172.16.0.0/16"},
+    {"namespace": "kafka", "podSelector": {"app": "kafka"}},
+]
+
+
+def _peer(entry: dict[str, Any]) -> dict[str, Any]:
+    """A `kafka.to` entry as the NetworkPolicy peer the values describe."""
+    if "cidr" in entry:
+        return {"ipBlock": {k: v for k, v in entry.items() if k in ("cidr", "except")}}
+    peer: dict[str, Any] = {}
+    if "namespace" in entry:
+        peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": entry["namespace"]}}
+    if "podSelector" in entry:
+        peer["podSelector"] = {"matchLabels": entry["podSelector"]}
+    return peer
+
+
+def test_kafka_rule_per_destination_gives_each_kafka_entry_a_rule_of_its_own():
+    """kafka-rule-per-destination: one egress rule per `kafka.to` entry, each with every Kafka port,
+    so no ipBlock with `except` shares a rule (kube-router v2.1.0 merges a rule's ipBlocks into one set),
+    for both groups with Kafka rules, with entries of every kind."""
+    mixed = {"ports": KAFKA_PORTS, "to": KAFKA_TO}
+    values = {
+        "eventProcessing": {"instance": {"egress": {"enabled": True, "kafka": mixed}}},
+        "flink": {"egress": {"enabled": True, "kafka": mixed}},
+    }
+    objs = by_name(rendered(values))
+    ports = [{"protocol": "TCP", "port": p} for p in KAFKA_PORTS]
+    for name in ("ibm-ep-egress", "ibm-eventautomation-flink-egress"):
+        kafka_rules = [r for r in objs[name]["spec"]["egress"] if r["ports"] == ports]
+        assert kafka_rules == [{"ports": ports, "to": [_peer(t)]} for t in KAFKA_TO], name
+
+
+def test_kafka_rule_per_destination_no_rendered_shape_kube_router_gets_wrong():
+    """kafka-rule-per-destination, over the max config and every worked example: no object with both
+    policy types, no ipBlock with `except` beside another peer, no named port in the chart's own rules
+    (the values' extraIngress/extraEgress are the user's)."""
+    from tests.conftest import VALUES_FILES
+    from tools.render import render
+
+    problems = []
+    for label, path in VALUES_FILES.items():
+        values = yaml.safe_load(path.read_text()) or {}
+        extra = [json.dumps(r, sort_keys=True) for r in _extra_rules(values)]
+        for o in render(values):
+            spec, name = o["spec"], f"{label}: {o['metadata']['name']}"
+            if {"Ingress", "Egress"} <= set(spec.get("policyTypes") or []):
+                problems.append(f"{name}: both policy types")
+            for d, side in (("ingress", "from"), ("egress", "to")):
+                for i, rule in enumerate(spec.get(d) or []):
+                    peers = rule.get(side) or []
+                    if len(peers) > 1 and any((p.get("ipBlock") or {}).get("except") for p in peers):
+                        problems.append(f"{name}: {d}[{i}] an ipBlock with except beside another peer")
+                    named = any(isinstance(p.get("port"), str) for p in rule.get("ports") or [])
+                    if named and json.dumps(rule, sort_keys=True) not in extra:
+                        problems.append(f"{name}: {d}[{i}] a named port in the chart's own rule")
+    assert not problems, "\n".join(problems)
+
+
+def _extra_rules(values: object) -> list[object]:
+    """Every rule listed under an extraIngress or extraEgress key of the values."""
+    if isinstance(values, dict):
+        return [
+            r
+            for k, v in values.items()
+            for r in (v if k in ("extraIngress", "extraEgress") and isinstance(v, list) else _extra_rules(v))
+        ]
+    if isinstance(values, list):
+        return [r for v in values for r in _extra_rules(v)]
+    return []

@@ -8,6 +8,7 @@ when not root or the lab's tools are missing; EPNP_REQUIRE_E2E=1 (CI) turns the 
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 
 from tests.e2e.test_dataplane_host import host_state
 from tools.connectivity.engine import Result
+from tools.connectivity.intervals import contains
 from tools.e2e.dataplane import (
     Case,
     CaseReport,
@@ -49,7 +51,7 @@ CASE_IDS = [c.id for c in coverage_cases()]
 REPORTS: dict[str, CaseReport] = {}
 
 
-# the lifecycle's two renders, and a Kafka layout that meets kube-router bug (b)
+# the lifecycle's two renders, and a Kafka layout that would meet kube-router bug (b) in one rule
 INSTALL: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
 UPGRADE: dict[str, Any] = {
     **INSTALL,
@@ -454,22 +456,54 @@ def test_rendered_policies_avoid_the_shapes_kube_router_gets_wrong(
     assert not problems, "\n".join(problems)
 
 
-def test_kafka_cidrs_with_an_except_are_enforced_wrong_by_kube_router(
+def _kafka_rules_merged(objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The render with the EP instance's Kafka rules (one per `kafka.to` entry) merged back into one
+    rule holding every peer: the shape the chart rendered before decision kafka-rule-per-destination."""
+    out = copy.deepcopy(list(objs))
+    ports = [
+        {"protocol": "TCP", "port": p} for p in KAFKA_EXCEPT["eventProcessing"]["instance"]["egress"]["kafka"]["ports"]
+    ]
+    for o in out:
+        rules = o["spec"].get("egress") or []
+        kafka = [r for r in rules if r.get("ports") == ports and r.get("to")]
+        if len(kafka) > 1:
+            merged = {"ports": ports, "to": [peer for r in kafka for peer in r["to"]]}
+            at = rules.index(kafka[0])
+            o["spec"]["egress"] = [*rules[:at], merged, *(r for r in rules[at:] if r not in kafka)]
+            return out
+    raise AssertionError("no policy with several Kafka rules in the render")
+
+
+def test_kafka_cidrs_with_an_except_agree_three_ways_one_rule_per_destination(
     dp: Dataplane, prepared: dict[str, tuple[Prepared, Result]]
 ) -> None:
-    """The chart puts every `kafka.to` entry into one egress rule, so two CIDR entries where one has
-    an `except` inside the other's CIDR meet bug (b): kube-router blocks the documented Kafka
-    flows to the hole. Exactly those probes disagree, and nca sides with the page."""
+    """Decision kafka-rule-per-destination: two `kafka.to` CIDRs, one's `except` inside the other's
+    CIDR. Merged into one rule (the chart's old shape, here by hand), bug (b) blocks the documented
+    Kafka flows to the hole, and exactly those; as the chart renders them (a rule per destination),
+    the page, nca and kube-router agree on every probe, the hole reached on 9092."""
     p, res = prepared["kafka cidrs with an except"]
-    rep = dp.run_case(p.case, p.objs, p.cluster, res)
-    hole = {a.probe for a in rep.disagreements}
-    assert hole and all(
+    hole_dst = next(
+        atom.name for atom in p.cluster.ips if contains(atom.intervals, int(ipaddress.ip_address("172.16.1.5")))
+    )
+
+    merged = dp.run_case(Case("kafka rules merged by hand", p.case.values), _kafka_rules_merged(p.objs), p.cluster, res)
+    assert merged.disagreements and all(
         a.documented and a.nca and not a.dataplane and a.probe.port == 9092 and a.probe.src.startswith("ep-instance")
-        for a in rep.disagreements
-    ), _report(rep)
-    assert {pr.dst for pr in hole} == {
-        next(atom.name for atom in p.cluster.ips if any(lo <= 0xAC100105 <= hi for lo, hi in atom.intervals))
-    }
+        for a in merged.disagreements
+    ), _report(merged)
+    assert {a.probe.dst for a in merged.disagreements} == {hole_dst}, _report(merged)
+
+    rep = dp.run_case(p.case, p.objs, p.cluster, res)
+    assert not rep.disagreements, _report(rep)
+    to_hole = [
+        a
+        for a in rep.answers
+        if a.probe.dst == hole_dst
+        and a.probe.src.startswith("ep-instance")
+        and a.probe.port == 9092
+        and a.probe.proto == "tcp"
+    ]
+    assert to_hole and all(a.documented and a.nca and a.dataplane for a in to_hole), _report(rep)
 
 
 # ---------------------------------------------------------------- (h) the suite catches real mistakes

@@ -74,31 +74,39 @@ Usage: {{ include "epnp.egressAllowRules" (dict "root" $ "allow" <group>.egress.
 {{- end }}
 
 {{/*
-An egress rule to Kafka, when ports are given.
+Egress rules to Kafka, when ports are given: one rule per `kafka.to` entry (each with the same
+ports; rules are OR'd, so this is the list's meaning), or one rule to any address without `to`.
+One peer per rule, because kube-router v2.1.0 puts a rule's ipBlocks in one set, where one
+entry's `except` removes addresses from the others (decision kafka-rule-per-destination).
 Usage: {{ include "epnp.kafkaRule" (dict "kafka" <group>.egress.kafka "key" "<group>.egress.kafka" "who" W) }}
 */}}
 {{- define "epnp.kafkaRule" -}}
 {{- with .kafka.ports }}
-# {{ $.who }} --> Kafka
-- ports:
-    {{- range . }}
-    {{- include "epnp.port" (dict "port" . "key" (printf "%s.ports" $.key)) | nindent 4 }}
-    {{- end }}
-  {{- with include "epnp.destinations" (dict "to" $.kafka.to "key" (printf "%s.to" $.key)) }}
+{{- $ports := "" }}
+{{- range . }}
+{{- $ports = print $ports (include "epnp.port" (dict "port" . "key" (printf "%s.ports" $.key)) | nindent 4) }}
+{{- end }}
+{{- range $i, $t := $.kafka.to }}
+{{- $peer := include "epnp.destination" (dict "to" $t "key" (printf "%s.to[%d]" $.key $i)) | trim }}
+# {{ $.who }} --> Kafka{{ if $t.cidr }} at {{ $t.cidr }}{{ else }} pods{{ with $t.namespace }} in {{ . }}{{ end }}{{ end }}
+- ports:{{ $ports }}
   to:
-    {{- . | nindent 4 }}
-  {{- end }}
+    {{- $peer | nindent 4 }}
+{{- else }}
+# {{ $.who }} --> Kafka (any address)
+- ports:{{ $ports }}
+{{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
-Kafka destinations ({cidr, except} or {namespace, podSelector}) as egress peers.
-Usage: {{ include "epnp.destinations" (dict "to" LIST "key" "<group>.egress.kafka.to") }}
+One Kafka destination ({cidr, except} or {namespace, podSelector}) as an egress peer.
+Usage: {{ include "epnp.destination" (dict "to" ENTRY "key" "<group>.egress.kafka.to[i]") }}
 */}}
-{{- define "epnp.destinations" -}}
-{{- range $i, $t := .to }}
-{{- if and $t.cidr (or $t.namespace $t.podSelector) }}{{ fail (printf "%s[%d]: cidr cannot be combined with namespace or podSelector" $.key $i) }}{{ end }}
-{{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s[%d]: except needs a cidr" $.key $i) }}{{ end }}
+{{- define "epnp.destination" -}}
+{{- $t := .to }}
+{{- if and $t.cidr (or $t.namespace $t.podSelector) }}{{ fail (printf "%s: cidr cannot be combined with namespace or podSelector" .key) }}{{ end }}
+{{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s: except needs a cidr" .key) }}{{ end }}
 {{- if $t.cidr }}
 - ipBlock:
     cidr: {{ $t.cidr | quote }}
@@ -113,10 +121,9 @@ Usage: {{ include "epnp.destinations" (dict "to" LIST "key" "<group>.egress.kafk
   {{- end }}
   {{- with $t.podSelector }}
   podSelector:
-    {{- include "epnp.matchLabels" (dict "labels" . "key" (printf "%s[%d].podSelector" $.key $i)) | nindent 4 }}
+    {{- include "epnp.matchLabels" (dict "labels" . "key" (printf "%s.podSelector" $.key)) | nindent 4 }}
   {{- end }}
 {{- else }}
-{{- fail (printf "%s[%d]: needs cidr, or namespace and/or podSelector" $.key $i) }}
-{{- end }}
+{{- fail (printf "%s: needs cidr, or namespace and/or podSelector" .key) }}
 {{- end }}
 {{- end }}
