@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import rendered
 from tools import facts
 from tools.policy import admitted_ports, normal, selects
-from tools.render import by_name
+from tools.render import RenderError, by_name, render
 
 JM = "ibm-eventautomation-flink-jobmanager"
 
@@ -101,7 +102,6 @@ def test_kafka_rule_per_destination_no_rendered_shape_kube_router_gets_wrong():
     policy types, no ipBlock with `except` beside another peer, no named port in the chart's own rules
     (the values' extraIngress/extraEgress are the user's)."""
     from tests.conftest import VALUES_FILES
-    from tools.render import render
 
     problems = []
     for label, path in VALUES_FILES.items():
@@ -133,3 +133,23 @@ def _extra_rules(values: object) -> list[object]:
     if isinstance(values, list):
         return [r for v in values for r in _extra_rules(v)]
     return []
+
+
+def test_named_ports_in_extra_rules_fail_unless_acknowledged():
+    """named-ports-in-extra-rules: a named port in an extra rule (ingress or egress) fails naming the
+    entry; acknowledged, the rule is kept as written."""
+    named = [{"from": [{"podSelector": {"matchLabels": {"app": "sso"}}}], "ports": [{"port": "https"}]}]
+    out = [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 5432}, {"port": "pg"}]}]
+    for values, key in (
+        (
+            {"eventProcessing": {"instance": {"extraIngress": named}}},
+            "eventProcessing.instance.extraIngress[0].ports[0]",
+        ),
+        ({"flink": {"egress": {"enabled": True, "extraEgress": out}}}, "flink.egress.extraEgress[0].ports[1]"),
+    ):
+        with pytest.raises(RenderError) as err:
+            render(values)
+        assert f"{key}.port: named port" in err.value.stderr
+        assert "acknowledge.namedPortsInExtraRules=true" in err.value.stderr
+    acked = {"acknowledge": {"namedPortsInExtraRules": True}, "eventProcessing": {"instance": {"extraIngress": named}}}
+    assert by_name(rendered(acked))["ibm-ep"]["spec"]["ingress"][-1] == named[0]

@@ -409,10 +409,11 @@ def test_kube_router_named_egress_port_without_to_opens_the_number_everywhere(po
 
 
 def test_kube_router_rule_of_unresolved_named_ports_matches_every_port(pods: Pods) -> None:
-    """(d, met in max.yaml's `ports: [{port: https}]` extra rule) A named port that no selected pod
-    declares is dropped (policy.go processNetworkPolicyPorts), and a rule left with neither numeric
-    nor named ports is taken for a rule WITHOUT ports (processIngressRules: `len(ingressRule.ports)
-    == 0 && len(ingressRule.namedPorts) == 0`): its peers get every port."""
+    """(d, met in the max config's acknowledged `port: https` extra rule; decision
+    named-ports-in-extra-rules) A named port that no selected pod declares is dropped (policy.go
+    processNetworkPolicyPorts), and a rule left with neither numeric nor named ports is taken for a
+    rule WITHOUT ports (processIngressRules: `len(ingressRule.ports) == 0 &&
+    len(ingressRule.namedPorts) == 0`): its peers get every port."""
     pods.add("server", KR, {"app": "server"}, [80, 8443])
     pods.add("client", KR, {"app": "client"}, [80])
     pods.add("other", KR, {"app": "other"}, [80])

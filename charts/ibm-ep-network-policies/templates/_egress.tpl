@@ -24,7 +24,7 @@ spec:
     {{- with .rules | default "" | trim }}
     {{- . | nindent 4 }}
     {{- end }}
-    {{- with include "epnp.extraRules" (dict "rules" .egress.extraEgress "peers" "to" "key" (printf "%s.extraEgress" .key)) }}
+    {{- with include "epnp.extraRules" (dict "rules" .egress.extraEgress "peers" "to" "key" (printf "%s.extraEgress" .key) "ack" .root.Values.acknowledge.namedPortsInExtraRules) }}
     # {{ $.key }}.extraEgress
     {{- . | nindent 4 }}
     {{- end }}

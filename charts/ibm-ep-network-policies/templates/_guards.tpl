@@ -54,8 +54,11 @@ Usage: {{ include "epnp.port" (dict "port" P "key" K ["protocol" "UDP"] ["endPor
 {{/*
 User-supplied rules (extraIngress/extraEgress), as given. The schema checks them as
 NetworkPolicy rules; the guard repeats the part that matters most: a rule must name
-its peers and its ports, since a rule missing either admits everything.
-Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key" "path.in.values") }}
+its peers and its ports, since a rule missing either admits everything; and numeric ports
+unless `ack` (acknowledge.namedPortsInExtraRules): a CNI resolves a named port on the pods'
+declared container ports, and kube-router v2.1.0 opens every port when no pod declares it
+(decision named-ports-in-extra-rules).
+Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key" "path.in.values" "ack" BOOL) }}
 */}}
 {{- define "epnp.extraRules" -}}
 {{- range $i, $r := .rules }}
@@ -78,7 +81,9 @@ Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key"
 {{- range $j, $port := $r.ports }}
 {{- $pat := printf "%s.ports[%d]" $at $j }}
 {{- if not (and (kindIs "map" $port) (hasKey $port "port")) }}{{ fail (printf "%s: needs a port (a port entry without one admits every port)" $pat) }}{{ end }}
-{{- if not (kindIs "string" $port.port) }}{{ include "epnp.checkPort" (dict "port" $port.port "key" (printf "%s.port" $pat)) }}{{ end }}
+{{- if not (kindIs "string" $port.port) }}{{ include "epnp.checkPort" (dict "port" $port.port "key" (printf "%s.port" $pat)) }}
+{{- else if not $.ack }}{{ fail (printf "%s.port: named port %q: use its number, or set acknowledge.namedPortsInExtraRules=true (kube-router v2.1.0 opens every port to the rule's peers when no selected pod declares the name)" $pat $port.port) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .rules }}
