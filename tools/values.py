@@ -2,6 +2,7 @@
 
 get(values, "flink.metrics.port")          None when any part of the path is missing
 put(values, "flink.metrics.port", 9250)    sets it in place, creating maps on the way; returns values
+updated(values, "flink.metrics.port", 9250)  the same on a copy; values stays as it was
 merge(base, override)                      helm's values merge (a new tree)
 effective_values(overrides)                values.yaml with the overrides merged in
 """
@@ -34,6 +35,11 @@ def put(values: Values, dotted: str, value: Any) -> Values:
         node = node.setdefault(p, {})
     node[leaf] = value
     return values
+
+
+def updated(values: Values, dotted: str, value: Any) -> Values:
+    """A deep copy of `values` with `dotted` set (`put` on a copy)."""
+    return put(copy.deepcopy(values), dotted, value)
 
 
 def merge(base: Values, override: Values) -> Values:

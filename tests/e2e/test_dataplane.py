@@ -23,22 +23,13 @@ import pytest
 from tests.e2e.test_dataplane_host import host_state
 from tools.connectivity.engine import Result
 from tools.connectivity.intervals import contains
-from tools.e2e.dataplane import (
-    Case,
-    CaseReport,
-    Dataplane,
-    Prepared,
-    Probe,
-    case_line,
-    choose_pod_range,
-    coverage_cases,
-    disagreement_text,
-    in_canary_namespace,
-    prepare,
-    summary,
-    truth_table,
-)
+from tools.connectivity.picture import PICTURE_VALUES
+from tools.e2e.answers import CaseReport, Probe
+from tools.e2e.cases import Case, Prepared, coverage_cases, prepare
+from tools.e2e.dataplane import Dataplane, in_canary_namespace
+from tools.e2e.kube import choose_pod_range
 from tools.e2e.lab import unavailable
+from tools.e2e.truth_table import case_line, disagreement_text, summary, truth_table
 from tools.paths import CHART
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
@@ -71,7 +62,6 @@ KAFKA_EXCEPT: dict[str, Any] = {
         }
     }
 }
-METRICS_DENY: dict[str, Any] = {**INSTALL, "flink": {"metrics": {"enabled": True, "port": 9250}}}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +75,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Prepar
     ]
     for mutant, (template, pattern, repl, _) in MUTANTS.items():
         chart = _mutant(tmp_path_factory.mktemp(mutant), template, pattern, repl)
-        cases.append(Case(f"mutant {mutant}", METRICS_DENY, chart))
+        cases.append(Case(f"mutant {mutant}", PICTURE_VALUES, chart))  # deny-all + metrics
     ready, fut, pool = prepare(cases)
     try:
         return {p.case.id: (p, r) for p, r in zip(ready, fut.result(), strict=True)}
@@ -206,13 +196,13 @@ def test_lifecycle_install_upgrade_rollback_uninstall(
     from tools.connectivity.engine import Scenario, analyze
     from tools.connectivity.matrix import GROUP_SWITCHES
     from tools.render import NAMESPACE
-    from tools.values import put as _set
+    from tools.values import put
 
     dp.kube.apply_policies([], keep=in_canary_namespace)
     install = INSTALL
     off: dict[str, Any] = {"denyAllIngress": {"enabled": False}}
     for sw in GROUP_SWITCHES:
-        _set(off, sw, False)
+        put(off, sw, False)
     (p_install, r_install), (p_upgrade, r_upgrade) = prepared["install"], prepared["upgrade"]
     r_off = analyze([Scenario([], p_install.cluster, "uninstalled")])[0]
     values = tmp_path / "install.json"

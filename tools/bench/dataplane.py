@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 
-from tools.e2e.dataplane import Dataplane, choose_pod_range, coverage_cases, prepare
+from tools.e2e.cases import coverage_cases, prepare
+from tools.e2e.dataplane import Dataplane
+from tools.e2e.kube import choose_pod_range
 from tools.e2e.lab import unavailable
 from tools.paths import ROOT
 
