@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.values import chart_defaults, effective_values, get, merge, put
+from tools.values import chart_defaults, effective_values, get, merge, put, updated
 
 
 def test_get_and_put_dotted_keys() -> None:
@@ -27,3 +27,10 @@ def test_effective_values_copy_the_defaults() -> None:
     assert get(v, "flink.metrics.port") == 1
     v["flink"]["operator"]["podSelector"]["x"] = "y"
     assert "x" not in chart_defaults()["flink"]["operator"]["podSelector"]
+
+
+def test_updated_sets_a_copy_and_leaves_the_values_as_they_were():
+    values = {"flink": {"metrics": {"enabled": False}}}
+    out = updated(values, "flink.metrics.port", 9250)
+    assert out == {"flink": {"metrics": {"enabled": False, "port": 9250}}}
+    assert values == {"flink": {"metrics": {"enabled": False}}}

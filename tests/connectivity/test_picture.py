@@ -200,3 +200,14 @@ def test_the_same_ports_both_ways_are_one_double_arrow_and_the_dot_is_sorted() -
     pic = draw(cluster, {"TCP": flows})
     assert [(e.src, e.dst, e.both) for e in pic.edges] == [("flink-jobmanager", "flink-taskmanager", True)]
     assert picture.to_dot(pic) == picture.to_dot(draw(cluster, {"TCP": set(reversed(sorted(flows)))}))
+
+
+def test_the_pictures_values_are_a_dataplane_case_so_its_status_holds():
+    """The status beside the README's picture says `make dataplane` and `make test` probe its flows on
+    kube-router: true while the picture's values are one of the dataplane's coverage cases (the suite
+    runs them all, tests/e2e/test_dataplane.py)."""
+    from tools.e2e.cases import DENY_ALL_METRICS, coverage_cases
+
+    cases = {c.id: c.values for c in coverage_cases()}
+    assert cases[DENY_ALL_METRICS] == PICTURE_VALUES
+    assert any("`make dataplane`" in check for check in picture.CHECKS)

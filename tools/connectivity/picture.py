@@ -357,7 +357,10 @@ def check_readme_picture() -> None:
 CHECKS = (
     "[network-config-analyzer](https://github.com/IBM/network-config-analyzer) computes exactly these flows "
     "from the rendered policies (`make generate` draws nothing otherwise; `make test` checks it)",
-    # dataplane: "`make dataplane` probes them with real connections on kube-router",
+    # the picture's values are a coverage case of the dataplane (tools/e2e/cases.py; test_picture.py)
+    "`make dataplane` and `make test` probe every pair of these pods with real TCP and UDP connections on "
+    "kube-router, a real NetworkPolicy dataplane: each arrow connects and nothing else does, as the page and "
+    "nca say ([docs/dataplane.md](docs/dataplane.md))",
 )
 
 
