@@ -30,7 +30,7 @@ from tools.e2e.dataplane import Dataplane, in_canary_namespace
 from tools.e2e.kube import choose_pod_range
 from tools.e2e.lab import unavailable
 from tools.e2e.truth_table import case_line, disagreement_text, summary, truth_table
-from tools.paths import CHART
+from tools.paths import CHART, ROOT
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
 WHY = unavailable()
@@ -181,6 +181,9 @@ def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(any(a.probe.proto == "udp" for a in r.answers) for r in reports)
     egress_locked = REPORTS["example egress-locked"]
     assert any(a.probe.dst == "outside" and not a.dataplane for a in egress_locked.answers)
+    # the README and docs/dataplane.md quote the line: they must quote this run's
+    for doc in (ROOT / "README.md", ROOT / "docs" / "dataplane.md"):
+        assert line in doc.read_text(), f"{doc.relative_to(ROOT)} quotes another summary line than this run's:\n{line}"
 
 
 # ---------------------------------------------------------------- (d) the lifecycle, probed
