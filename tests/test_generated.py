@@ -19,6 +19,7 @@ from tools import facts, generate
 from tools.connectivity import picture
 from tools.generate import Tree, readme
 from tools.generate.schema import node_at
+from tools.groups import group_switches
 from tools.paths import CHART, ROOT
 
 ARTEFACTS = sorted(str(p.relative_to(ROOT)) for p in Tree().artefacts())
@@ -200,3 +201,19 @@ def test_values_keys_named_in_the_prose_sources_exist() -> None:
         for key in re.findall(r"`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)(?:=[^`]*)?`", source.read_text()):
             if key.split(".")[0] in schema["properties"]:
                 node_at(schema, key)  # KeyError naming the key when it is gone
+
+
+def _table_keys(text: str, section: str) -> list[str]:
+    body = text.split(f"<!-- {section}:start -->", 1)[1].split(f"<!-- {section}:end -->", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", body, flags=re.M)
+
+
+@pytest.mark.parametrize("readme_path", ["README.md", "charts/ibm-ep-network-policies/README.md"])
+def test_every_group_switch_is_in_one_of_the_readmes_switch_tables(readme_path: str) -> None:
+    """The page's switches and the ones beyond it: together every switch of the chart's group table,
+    each once, so a new group reaches the README without a hand-kept list."""
+    text = (ROOT / readme_path).read_text()
+    listed = _table_keys(text, "switches") + _table_keys(text, "beyond-the-page")
+    assert len(listed) == len(set(listed)), listed
+    assert set(group_switches()) <= set(listed)
+    assert set(listed) - set(group_switches()) == set(readme.BEYOND_THE_PAGE_SETTINGS)

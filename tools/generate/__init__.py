@@ -33,6 +33,7 @@ import yaml
 
 from tools.connectivity import picture
 from tools.generate import readme, values_yaml
+from tools.groups import group_table
 from tools.paths import ROOT
 
 CHART_DIR = Path("charts") / "ibm-ep-network-policies"
@@ -64,7 +65,7 @@ class Tree:
 
     def artefacts(self) -> dict[Path, Callable[[], str]]:
         """Each generated file and how to make its content from today's sources."""
-        known = readme.sections(self.schema, self.meta, self.prose)
+        known = readme.sections(self.schema, self.meta, self.prose, group_table(self.chart))
         return {
             self.chart / "values.yaml": lambda: values_yaml.commented(
                 (self.chart / "values.yaml").read_text(), self.schema

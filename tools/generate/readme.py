@@ -4,7 +4,8 @@ A section sits between `<!-- name:start -->` and `<!-- name:end -->` in README.m
 README's template (docs/readme/chart-README.md); both are filled from the same functions:
 
 - from values.schema.json: `values-reference`, `switches` and `beyond-the-page` (defaults and
-  descriptions), with the object names from the facts file;
+  descriptions), with the object names from the facts file; `beyond-the-page` lists the chart's
+  group-table switches that are not the page's (tools/groups.py), then `BEYOND_THE_PAGE_SETTINGS`;
 - from the facts file: `documented-rows`, `decisions`;
 - from Chart.yaml: `links`;
 - from tools/connectivity/picture.py: `connectivity-status` (what has checked the picture's flows);
@@ -25,21 +26,14 @@ import yaml
 from tools import facts
 from tools.connectivity import picture
 from tools.generate.schema import node_at, rows
+from tools.groups import group_table
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z]+) *\}\}")
 SNIPPETS = ("install-oci", "verify-release", "scanners", "ep-releases")
 
-# Switches beyond the page, in the order the README presents them (the page's own come from the facts).
-BEYOND_THE_PAGE = (
-    "eventProcessing.operator.egress.enabled",
-    "eventProcessing.instance.egress.enabled",
-    "flink.operator.egress.enabled",
-    "flink.egress.enabled",
-    "flink.taskmanagerRpcData.enabled",
-    "flink.metrics.taskmanagers",
-    "platform",
-)
+# Settings beyond the page that are no group's switch but change what every group renders.
+BEYOND_THE_PAGE_SETTINGS = ("platform",)
 
 
 def _cell(text: str) -> str:
@@ -86,9 +80,16 @@ def switches_table(schema: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def beyond_table(schema: dict[str, Any]) -> str:
+def beyond_the_page(groups: list[dict[str, Any]]) -> list[str]:
+    """The group table's switches the page has none of (in table order), then the other settings."""
+    page = facts.switches()
+    switches = dict.fromkeys(s for g in groups for s in g["switch"] if s not in page)
+    return [*switches, *BEYOND_THE_PAGE_SETTINGS]
+
+
+def beyond_table(schema: dict[str, Any], groups: list[dict[str, Any]]) -> str:
     lines = ["| Switch | Default | What it does |", "|---|---|---|"]
-    for key in BEYOND_THE_PAGE:
+    for key in beyond_the_page(groups):
         node = node_at(schema, key)
         lines.append(f"| `{key}` | `{_default(node)}` | {_cell(node['description'])} |")
     return "\n".join(lines)
@@ -127,15 +128,19 @@ def substitute(text: str, values: dict[str, str], source: Path) -> str:
     return PLACEHOLDER.sub(one, text)
 
 
-def sections(schema: dict[str, Any], meta: dict[str, Any], prose: Path) -> dict[str, Callable[[], str]]:
-    """Every generated section by name; `prose` is the directory of the written-once sections."""
+def sections(
+    schema: dict[str, Any], meta: dict[str, Any], prose: Path, groups: list[dict[str, Any]] | None = None
+) -> dict[str, Callable[[], str]]:
+    """Every generated section by name; `prose` is the directory of the written-once sections,
+    `groups` the chart's group table (default: the clone's)."""
+    table = group_table() if groups is None else groups
     values = placeholders(meta)
     out: dict[str, Callable[[], str]] = {
         "values-reference": lambda: values_table(schema),
         "documented-rows": rows_table,
         "decisions": decisions_list,
         "switches": lambda: switches_table(schema),
-        "beyond-the-page": lambda: beyond_table(schema),
+        "beyond-the-page": lambda: beyond_table(schema, table),
         "links": lambda: links(meta),
         "connectivity-status": picture.status,
     }
