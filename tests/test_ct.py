@@ -3,15 +3,21 @@ ci/ folder holds exactly the defaults, the max config and every worked example (
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import rendered
 from tools import ct, paths
+from tools.generate.schema import rows
+from tools.groups import group_table
+from tools.values import effective_values, get
 
 CI = paths.CI_VALUES
 OWN_FILES = {"default-values.yaml", "max-values.yaml"}  # the rest of ci/ are links to examples/
@@ -114,3 +120,29 @@ def test_the_max_config_has_one_copy() -> None:
         and (paths.ROOT / f).read_bytes() == content
     ]
     assert copies == [str(paths.MAX_VALUES.relative_to(paths.ROOT))]
+
+
+# Boolean values the max config leaves off, each with why: acknowledgements of a risk it does not take.
+MAX_OFF = {
+    "acknowledge.denyAllWithoutProductPolicies": "needed only with a product policy off; the max config has all on",
+    "acknowledge.egressWithoutDns": "needed only with an egress group's DNS rule off; the max config keeps them",
+}
+
+
+def test_the_max_config_renders_every_group_of_the_chart() -> None:
+    """Every row of the chart's group table (templates/_groups.tpl) has an object in the max render:
+    lint, kubeconform, `make verify`, the API server and the dataplane see every template."""
+    components = {o["metadata"]["labels"]["app.kubernetes.io/component"] for o in rendered_max()}
+    assert {g["id"] for g in group_table()} <= components
+
+
+def test_the_max_config_turns_on_every_boolean_of_the_schema() -> None:
+    schema = json.loads((paths.CHART / "values.schema.json").read_text())
+    booleans = [key for key, typ, _, _ in rows(schema) if typ == "boolean"]
+    assert set(MAX_OFF) <= set(booleans), "an exception names a value the schema no longer has"
+    mx = effective_values(yaml.safe_load(paths.MAX_VALUES.read_text()))
+    assert [k for k in booleans if get(mx, k) is not (k not in MAX_OFF)] == []
+
+
+def rendered_max() -> list[dict[str, Any]]:
+    return rendered(yaml.safe_load(paths.MAX_VALUES.read_text()))
