@@ -11,6 +11,8 @@ user customise; everything else stays the page's number, so a values file that m
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,8 +20,10 @@ from functools import cache
 from tools import facts
 from tools.connectivity.cluster import Workload
 from tools.connectivity.layout import ANYWHERE, FLINK_KINDS, Layout, beyond_page, layout
+from tools.generate.schema import port_value_keys
+from tools.paths import CHART
 from tools.render import NAMESPACE as RELEASE_NAMESPACE
-from tools.values import Values, get
+from tools.values import Values, chart_defaults, get, put
 
 
 def port_keys() -> dict[int | str, str]:
@@ -28,6 +32,37 @@ def port_keys() -> dict[int | str, str]:
     data = facts.load()
     rows_ = [*data["ingress"], *data["beyondPage"]["objectRows"]]
     return {r["port"]: r["valuesKey"] for r in rows_ if r.get("valuesKey")}
+
+
+def movable_port_keys() -> set[str]:
+    """Values keys of the ports the facts let a user move: `port_keys`, the ports beyond the page
+    (`beyondPage.ingress`) and the metrics range's end (`endKey`)."""
+    beyond = facts.load()["beyondPage"]
+    return {
+        *port_keys().values(),
+        *(r["valuesKey"] for r in beyond["ingress"] if r.get("valuesKey")),
+        *(r["endKey"] for r in beyond["objectRows"] if r.get("endKey")),
+    }
+
+
+@cache
+def page_fixed_port_keys() -> tuple[str, ...]:
+    """Every port value of the schema the page fixes: those no facts row lets a user move."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    movable = movable_port_keys()
+    return tuple(k for k in port_value_keys(schema) if k not in movable)
+
+
+def page_fixed_ports(values: Values) -> Values:
+    """`values` with every port the page fixes put back to the chart's default (the page's number).
+    Decision customisable-ports: the documented model follows only the ports the page lets a user
+    move, so a moved EP or operator port is reported as undocumented, by design
+    (tests/connectivity/test_verify.py checks the max config fails on exactly those)."""
+    out = copy.deepcopy(values)
+    for key in page_fixed_port_keys():
+        if get(out, key) is not None:
+            put(out, key, get(chart_defaults(), key))
+    return out
 
 
 def kept_by() -> dict[tuple[str, int | str], str]:

@@ -19,6 +19,7 @@ import yaml
 
 from tools.connectivity.batch import render_many, validate_values
 from tools.connectivity.cluster import Cluster, cluster_for
+from tools.connectivity.documented import page_fixed_ports
 from tools.connectivity.engine import Result, Scenario, analyze
 from tools.connectivity.picture import PICTURE_VALUES
 from tools.paths import CHART, HELM, MAX_VALUES
@@ -66,39 +67,6 @@ def coverage_cases(chart: Path = CHART) -> list[Case]:
     mx = yaml.safe_load(MAX_VALUES.read_text())
     cases.append(Case("max config (page-fixed ports kept)", page_fixed_ports(mx), chart))
     return cases
-
-
-def page_fixed_ports(values: Values) -> Values:
-    """values with every port the page fixes put back to the page's number (the chart's default).
-    Decision customisable-ports: the documented model follows only the ports the page lets a user
-    move (facts `valuesKey`), so a moved EP or operator port is reported as undocumented, by design
-    (tests/connectivity/test_verify.py checks max.yaml fails on exactly those)."""
-    from tools.connectivity.documented import port_keys
-
-    movable = set(port_keys().values())
-    out: Values = copy.deepcopy(values)
-
-    def walk(node: Any, default: Any, path: str) -> None:
-        if not isinstance(node, dict) or not isinstance(default, dict):
-            return
-        for k, v in node.items():
-            dotted = f"{path}{k}"
-            if (
-                isinstance(v, int)
-                and not isinstance(v, bool)
-                and dotted not in movable
-                and (k == "webhookPort" or path.endswith(("ports.", "ServicePort.")))
-                and k in default
-            ):
-                node[k] = default[k]
-            walk(v, default.get(k), dotted + ".")
-
-    for group in ("eventProcessing", "flink.operator"):
-        node, default = out, effective_values()
-        for part in group.split("."):
-            node, default = node.get(part, {}), default.get(part, {})
-        walk(node, default, group + ".")
-    return out
 
 
 @dataclass

@@ -70,3 +70,18 @@ def node_at(schema: dict[str, Any], dotted: str) -> dict[str, Any]:
             raise KeyError(f"{dotted} is not a key of values.schema.json")
         node = props[key]
     return resolve(schema, node)
+
+
+PORT = "#/$defs/port"
+
+
+def port_value_keys(schema: dict[str, Any]) -> Iterator[str]:
+    """Dotted keys whose value is one port (`$defs/port`, or it or null), outside lists."""
+
+    def walk(node: dict[str, Any], path: str) -> Iterator[str]:
+        if node.get("$ref") == PORT or any(a.get("$ref") == PORT for a in node.get("oneOf", [])):
+            yield path
+        for key, sub in resolve(schema, node).get("properties", {}).items():
+            yield from walk(sub, f"{path}.{key}".lstrip("."))
+
+    yield from walk(schema, "")
