@@ -47,6 +47,25 @@ Usage: {{ include "epnp.epInstanceLabels" $ | fromYaml }}
 {{- end }}
 
 {{/*
+The rule between the EP instance's own pods, written once for both of its policies: the
+page's EP pod rows from "Any pod in Event Processing instance" (every port of
+eventProcessing.instance.ports but the UI's). `peers` is "from" (the ingress policy) or
+"to" (the egress policy: the senders need the same ports); `namespace` the policy's.
+Usage: {{ include "epnp.epInstanceOwnRule" (dict "root" $ "peers" "from"|"to" "namespace" NS) }}
+*/}}
+{{- define "epnp.epInstanceOwnRule" -}}
+{{- $i := .root.Values.eventProcessing.instance }}
+{{- $labels := include "epnp.epInstanceLabels" .root | fromYaml -}}
+# EP instance --> EP instance: Kafka administration, UI frontend, UI backend
+- {{ .peers }}:
+    {{- include "epnp.podPeer" (dict "labels" $labels "key" "eventProcessing.instance.podSelector" "from" .namespace "to" .namespace) | nindent 4 }}
+  ports:
+  {{- range $k := list "kafkaAdmin" "uiFrontend" "uiBackend" }}
+    {{- include "epnp.port" (dict "port" (index $i.ports $k) "key" (printf "eventProcessing.instance.ports.%s" $k)) | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/*
 The source a `...From` value stands for: the value, except `auto`, which is
 `anywhere`, or the caller's OpenShift variant on OpenShift.
 Usage: {{ include "epnp.source" (dict "root" $ "from" VALUE "openshift" "hostNetwork"|"router"|"monitoring") }}
