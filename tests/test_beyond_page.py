@@ -14,6 +14,7 @@ from tests.conftest import rendered
 from tools import facts
 from tools.policy import ANY_PEER, normal
 from tools.render import NAMESPACE, RenderError, by_name, helm_template
+from tools.values import put
 
 BEYOND = facts.load()["beyondPage"]
 K8S_DNS, OS_DNS = BEYOND["kubernetes"]["dns"], BEYOND["openshift"]["dns"]
@@ -216,16 +217,26 @@ def test_each_deployment_has_its_own_ports():
     assert {p[1] for _, p in normal(objs["a-jobmanager-rpc-blob"]).ingress} == {6123, 6124}
 
 
-def test_taskmanager_rpc_and_data_ports_are_opt_in():
-    assert not any(n.endswith("-taskmanager-rpc-data") for n in by_name(rendered()))
-    obj = by_name(rendered({"flink": {"taskmanagerRpcData": {"enabled": True}}}))[
-        "ibm-eventautomation-flink-taskmanager-rpc-data"
-    ]
-    flink = BEYOND["flink"]
+# The facts' beyond-the-page ingress rows by the switch that opens them (e.g. taskmanagerRpcData).
+BEYOND_INGRESS: dict[str, list[dict[str, Any]]] = {}
+for _row in BEYOND["ingress"]:
+    BEYOND_INGRESS.setdefault(_row["switch"], []).append(_row)
+
+
+@pytest.mark.parametrize("switch", BEYOND_INGRESS)
+def test_each_beyond_the_page_ingress_group_is_opt_in_and_opens_the_facts_ports(switch: str):
+    """Off by default; on, one more policy (one deployment by default) admitting the facts' rows:
+    the schema's default ports are the facts' numbers, selector and peers the facts' workloads."""
+    plain = by_name(rendered())
+    new = {n: o for n, o in by_name(rendered(put({}, switch, True))).items() if n not in plain}
+    assert len(new) == 1, sorted(new)
+    (obj,) = new.values()
+    rows = BEYOND_INGRESS[switch]
+    assert {r["target"] for r in rows} == {rows[0]["target"]}
+    assert obj["spec"]["podSelector"]["matchLabels"] == facts.labels(rows[0]["target"])
     assert normal(obj).ingress == {
-        (_pods(facts.labels("flink")), _tcp(flink[k]["port"])) for k in ("taskmanagerRpcPort", "taskmanagerDataPort")
+        (_pods(facts.labels(r["origin"])), _tcp(BEYOND["flink"][r["port"]]["port"])) for r in rows
     }
-    assert obj["spec"]["podSelector"]["matchLabels"] == facts.labels("flink-taskmanager")
 
 
 def test_metrics_range_on_taskmanagers_from_the_prometheus_pods():
