@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import rendered
 from tools import facts
+from tools.paths import CHART
 from tools.render import NAMESPACE, by_name
+from tools.values import chart_defaults
 
 JM = "ibm-eventautomation-flink-jobmanager"
 
@@ -28,18 +32,22 @@ def test_metrics_port_is_the_users():
 
 
 def test_ep_ports_are_values():
-    objs = by_name(
-        rendered(
-            {
-                "eventProcessing": {
-                    "operator": {"webhookPort": 9000},
-                    "instance": {"ports": {"ui": 1, "kafkaAdmin": 2, "uiFrontend": 3, "uiBackend": 65535}},
-                }
-            }
-        )
-    )
+    """Every port of values.yaml's eventProcessing.instance.ports reaches the instance's policy."""
+    keys = list(chart_defaults()["eventProcessing"]["instance"]["ports"])
+    ports = dict(zip(keys, [1, *range(2, len(keys)), 65535], strict=True))
+    objs = by_name(rendered({"eventProcessing": {"operator": {"webhookPort": 9000}, "instance": {"ports": ports}}}))
     assert _ports(objs["ibm-ep-operator"]) == [9000]
-    assert _ports(objs["ibm-ep"]) == [1, 2, 3, 65535]
+    assert _ports(objs["ibm-ep"]) == sorted(ports.values())
+
+
+def test_each_deployment_can_override_every_flink_port_and_only_those():
+    """The schema lists flink.ports' keys twice (flink.deployments[].ports repeats them without
+    defaults): the two must name the same ports, each one port."""
+    flink = json.loads((CHART / "values.schema.json").read_text())["properties"]["flink"]["properties"]
+    shared = flink["ports"]["properties"]
+    own = flink["deployments"]["items"]["properties"]["ports"]["properties"]
+    assert list(own) == list(shared)
+    assert own == {k: {"$ref": "#/$defs/port", "description": f"Overrides flink.ports.{k}."} for k in shared}
 
 
 def test_flink_operator_can_drop_the_service_port():
