@@ -1,8 +1,9 @@
 """The beyond-the-page matrix (issue 4): platform, webhook sources (with and without the Flink operator's
 Service port 443: the 1.0 and the 1.1-1.5 pages) and UI sources, egress on/off for all four
-groups together and each alone, taskmanagerRpcData, metrics variants, Kafka destinations, extra rules,
-two deployments with their own ports and each operator in another namespace; both directions, and both
-sides of every connection (a locked pod's egress and the destination's ingress)."""
+groups together and each alone, the beyond-page ingress groups (taskmanagerRpcData), metrics
+variants, Kafka destinations, extra rules, two deployments with their own ports and each operator in
+another namespace; both directions, and both sides of every connection (a locked pod's egress and
+the destination's ingress)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def _enum(dotted: str) -> set[str]:
 
 def test_beyond_matrix_size() -> None:
     """Every platform x egress (none, all, each egress group of the facts alone) x layout x
-    taskmanagerRpcData on/off x every webhook source, each once; every UI source appears."""
+    the facts' beyond-the-page ingress groups (all off, all on) x every webhook source, each once;
+    every UI source appears."""
     egress_groups = len(facts.load()["beyondPage"]["egress"])
     size = (
         len(_enum("platform"))

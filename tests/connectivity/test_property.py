@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tools import facts
 from tools.connectivity.cluster import cluster_for
 from tools.connectivity.engine import Engine, Scenario
 from tools.connectivity.matrix import SWITCHES
@@ -69,9 +70,9 @@ def beyond_the_page(draw: st.DrawFn, v: dict[str, Any]) -> None:
         if source == "cidrs":
             put(v, f"{group}.webhookCIDRs", ["192.168.10.0/24"])
     put(v, "eventProcessing.instance.uiFrom", draw(st.sampled_from(["auto", "anywhere", "router"])))
-    put(v, "flink.taskmanagerRpcData.enabled", draw(st.booleans()))
-    for key in ("taskmanagerRpc", "taskmanagerData"):
-        put(v, f"flink.ports.{key}", draw(port))
+    for row in facts.load()["beyondPage"]["ingress"]:  # the ingress groups beyond the page, their ports
+        put(v, row["switch"], draw(st.booleans()))
+        put(v, row["valuesKey"], draw(port))
     start = v["flink"]["metrics"]["port"]
     put(v, "flink.metrics.endPort", draw(st.none() | st.integers(start, min(start + 20, 65535))))
     put(v, "flink.metrics.taskmanagers", draw(st.booleans()))

@@ -35,6 +35,9 @@ DENY = "denyAllIngress.enabled"
 METRICS = "flink.metrics.enabled"
 GROUP_SWITCHES = tuple(s for s in facts.switches() if s not in (DENY, METRICS))
 SWITCHES = (*GROUP_SWITCHES, DENY, METRICS)
+# The ingress groups beyond the page (facts beyondPage.ingress, e.g. taskmanagerRpcData): the beyond
+# matrix crosses them all off and all on.
+BEYOND_INGRESS_SWITCHES = tuple(dict.fromkeys(r["switch"] for r in facts.load()["beyondPage"]["ingress"]))
 
 # "operator in the same or another namespace": everything in the release namespace, or each of the
 # four groups in a namespace of its own (both operators away from what they serve, EP away from Flink).
@@ -227,7 +230,7 @@ class BeyondCombo:
     platform: str
     egress: str
     layout: str
-    rpc_data: bool
+    beyond_ingress: bool  # every BEYOND_INGRESS_SWITCHES on
     webhook: str
     ui: str
     metrics: str
@@ -240,7 +243,7 @@ class BeyondCombo:
     def id(self) -> str:
         return (
             f"{self.platform}/{self.layout}/egress={self.egress}/webhook={self.webhook}/ui={self.ui}/"
-            f"metrics={self.metrics}/rpcData={int(self.rpc_data)}/kafka={self.kafka}/"
+            f"metrics={self.metrics}/beyondIngress={int(self.beyond_ingress)}/kafka={self.kafka}/"
             f"extras={int(self.extras)}/deny={int(self.deny)}/svc443={int(self.service_port)}"
         )
 
@@ -248,11 +251,10 @@ class BeyondCombo:
         v: Values = {
             "platform": self.platform,
             "denyAllIngress": {"enabled": self.deny},
-            "flink": {
-                "taskmanagerRpcData": {"enabled": self.rpc_data},
-                "metrics": dict(METRICS_VARIANTS[self.metrics]),
-            },
+            "flink": {"metrics": dict(METRICS_VARIANTS[self.metrics])},
         }
+        for sw in BEYOND_INGRESS_SWITCHES:
+            put(v, sw, self.beyond_ingress)
         for g in ("eventProcessing.operator", "flink.operator"):
             put(v, f"{g}.webhookFrom", self.webhook)
             if self.webhook == "cidrs":
@@ -277,13 +279,14 @@ class BeyondCombo:
 
 
 def beyond_combinations() -> list[BeyondCombo]:
-    """platform x egress (none, all, each group alone) x layout x taskmanagerRpcData, all crossed,
-    each with every webhook source; the UI source, metrics variant, Kafka destination, extra
-    rules and deny-all cycle through their values so each meets every platform and egress setting, and
-    the Flink operator's Service port alternates so each webhook source meets both pages' shapes."""
+    """platform x egress (none, all, each group alone) x layout x the beyond-page ingress groups
+    (all off, all on), all crossed, each with every webhook source; the UI source, metrics variant,
+    Kafka destination, extra rules and deny-all cycle through their values so each meets every
+    platform and egress setting, and the Flink operator's Service port alternates so each webhook
+    source meets both pages' shapes."""
     out = []
     bases = itertools.product(PLATFORMS, EGRESS, BEYOND_LAYOUTS, (False, True))
-    for i, (platform, egress, lay, rpc) in enumerate(bases):
+    for i, (platform, egress, lay, beyond) in enumerate(bases):
         for j, webhook in enumerate(WEBHOOK):
             k = i * len(WEBHOOK) + j
             out.append(
@@ -291,7 +294,7 @@ def beyond_combinations() -> list[BeyondCombo]:
                     platform,
                     egress,
                     lay,
-                    rpc,
+                    beyond,
                     webhook,
                     UI[k % len(UI)],
                     list(METRICS_VARIANTS)[k % len(METRICS_VARIANTS)],
