@@ -13,6 +13,8 @@ over it. Fields:
   product   deny-all with this group off cuts the product off (validate.yaml fails)
   notes     how NOTES.txt lists it
   warn      NOTES.txt's warning when it is off under an acknowledged deny-all
+  dials     (deployment) keys of the deployment's ports its own pods dial when the group
+            is on: flink-egress.yaml lets them out
 Usage: {{ include "epnp.groupTable" . | fromYamlArray }} (static text; read it through epnp.withGroups)
 */}}
 {{- define "epnp.groupTable" -}}
@@ -26,7 +28,7 @@ Usage: {{ include "epnp.groupTable" . | fromYamlArray }} (static text; read it t
 - {id: flink-jobmanager-rpc-blob, switch: [flink.jobmanagerRpcBlob.enabled], scope: deployment, suffix: "-jobmanager-rpc-blob", type: ingress, product: true, notes: jobmanagerRpcBlob, warn: *operand}
 - {id: flink-jobmanager-stream-authoring, switch: [flink.jobmanagerStreamAuthoring.enabled], scope: deployment, suffix: "-jobmanager-stream-authoring", type: ingress, product: true, notes: jobmanagerStreamAuthoring, warn: *operand}
 - {id: flink-taskmanager, switch: [flink.taskmanager.enabled], scope: deployment, suffix: "-taskmanager", type: ingress, product: true, notes: taskmanager, warn: *operand}
-- {id: flink-taskmanager-rpc-data, switch: [flink.taskmanagerRpcData.enabled], scope: deployment, suffix: "-taskmanager-rpc-data", type: ingress, notes: taskmanagerRpcData}
+- {id: flink-taskmanager-rpc-data, switch: [flink.taskmanagerRpcData.enabled], scope: deployment, suffix: "-taskmanager-rpc-data", type: ingress, notes: taskmanagerRpcData, dials: [taskmanagerRpc, taskmanagerData]}
 - {id: flink-jobmanager-monitoring, switch: [flink.metrics.enabled], scope: deployment, suffix: "-jobmanager-monitoring", type: ingress, notes: metrics}
 - {id: flink-egress, switch: [flink.egress.enabled], scope: deployment, suffix: "-egress", type: egress, notes: egress}
 - {id: flink-taskmanager-monitoring, switch: [flink.metrics.enabled, flink.metrics.taskmanagers], scope: deployment, suffix: "-taskmanager-monitoring", type: ingress, notes: "taskmanager metrics"}
