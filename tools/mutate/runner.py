@@ -1,0 +1,227 @@
+"""Apply each mutant to a private copy of the chart and run the tests against it.
+
+A copy lives in its own temporary directory and is removed afterwards; the tests find
+it through EPNP_CHART (tools/paths.py). The clone's chart is only ever read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+import threading
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from tools import paths
+from tools.mutate.operators import Mutant
+
+# A template that no longer parses is a mutant no test needs to catch (it is not a chart).
+STILLBORN = re.compile(r"parse error|function \"[^\"]+\" not defined|unexpected .* in |bad character|"
+                       r"wrong number of args|unclosed action|undefined variable")
+# Never run against a mutant: the e2e layer and the whole-matrix connectivity check are
+# slow (--thorough adds them); the mutation tests themselves would recurse; the README's
+# staleness check fails for every schema change (a developer regenerates it, `make docs`);
+# test_helm_unittest.py runs the same suites the runner already ran first.
+SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix.py")
+NEVER = ("tests/mutate/*", "tests/test_docs.py", "tests/test_generated*.py", "tests/test_helm_unittest.py")
+STAGE_TIMEOUT = 1200
+
+
+@dataclass
+class Stage:
+    """One test command; `argv` gets the chart copy. `schema` False: a schema-only change
+    cannot affect it (the no-schema suite skips validation), so schema mutants skip it."""
+
+    name: str
+    argv: Callable[[Path], list[str]]
+    schema: bool = True
+    seconds: float = 0.0
+
+
+@dataclass
+class Result:
+    mutant: Mutant
+    status: str  # killed | survived | stillborn | equivalent | timeout
+    killer: str = ""
+    seconds: float = 0.0
+    detail: str = field(default="", repr=False)
+
+
+def copy_chart(source: Path, into: Path) -> Path:
+    dest = into / source.name
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("*.tmp"))
+    return dest
+
+
+def apply(mutant: Mutant, chart: Path) -> None:
+    for rel, text in mutant.files.items():
+        target = (chart / rel).resolve()
+        if chart.resolve() not in target.parents:
+            raise ValueError(f"{rel} is outside the chart copy")
+        target.write_text(text)
+
+
+def unittest_stages(chart: Path) -> list[Stage]:
+    """The chart's helm-unittest suites, as `make unittest` runs them, one stage per suite
+    file so the one a mutant breaks answers in a second."""
+    ut = str(paths.HELM_UNITTEST)
+    stages = []
+    for suite in sorted((chart / "tests").glob("*_test.yaml")):
+        rel = suite.relative_to(chart).as_posix()
+        stages.append(Stage(f"helm-unittest {rel}", lambda c, rel=rel: [ut, "--strict", "--color=false", "-f", rel, str(c)]))
+    for suite in sorted((chart / "tests" / "no-schema").glob("*_test.yaml")):
+        rel = suite.relative_to(chart).as_posix()
+        stages.append(Stage(f"helm-unittest {rel}", lambda c, rel=rel: [ut, "--strict", "--color=false",
+                                                                          "--skip-schema-validation", "-f", rel, str(c)],
+                            schema=False))
+    return stages
+
+
+def pytest_modules(thorough: bool = False) -> list[str]:
+    """The pytest modules a mutant runs (chart-relative to ROOT), before ordering."""
+    skip = NEVER + (() if thorough else SLOW)
+    rels = (p.relative_to(paths.ROOT).as_posix() for p in sorted((paths.ROOT / "tests").rglob("test_*.py")))
+    return [rel for rel in rels if not any(fnmatch(rel, g) for g in skip)]
+
+
+def _pytest(modules: Sequence[str], *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "--no-header", "-p", "no:cacheprovider",
+            *extra, *modules]
+
+
+def _env(chart: Path) -> dict[str, str]:
+    return {**os.environ, "EPNP_CHART": str(chart), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _run(argv: list[str], chart: Path, timeout: float = STAGE_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=paths.ROOT, env=_env(chart), capture_output=True, text=True, timeout=timeout)
+
+
+def measure(source: Path, modules: Sequence[str], stages: Sequence[Stage]) -> list[Stage]:
+    """Run every stage on the unmutated chart: it must pass (else every mutant would look
+    killed), and its times order the stages, fastest first, helm-unittest before pytest."""
+    with tempfile.TemporaryDirectory(prefix="epnp-mutate-base-") as tmp:
+        chart = copy_chart(source, Path(tmp))
+        timed: list[Stage] = []
+        for stage in stages:
+            t0 = time.monotonic()
+            proc = _run(stage.argv(chart), chart)
+            if proc.returncode != 0:
+                raise SystemExit(f"baseline: {stage.name} fails on the unmutated chart:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+            timed.append(Stage(stage.name, stage.argv, stage.schema, time.monotonic() - t0))
+        junit = Path(tmp) / "junit.xml"
+        proc = _run(_pytest(modules, f"--junitxml={junit}"), chart)
+        if proc.returncode != 0:
+            raise SystemExit(f"baseline: pytest fails on the unmutated chart:\n{proc.stdout[-4000:]}")
+        per_module: dict[str, float] = defaultdict(float)
+        for case in ET.parse(junit).iter("testcase"):
+            per_module[_module_of(case.get("classname", ""), case.get("file"))] += float(case.get("time", 0))
+    ordered = sorted(modules, key=lambda m: per_module.get(m, 0.0))
+    timed += [Stage(m, lambda c, m=m: _pytest([m]), seconds=per_module.get(m, 0.0)) for m in ordered]
+    return timed
+
+
+def _module_of(classname: str, file: str | None) -> str:
+    if file:
+        return file
+    parts = classname.split(".")
+    # classname is the dotted module path, plus the class for methods
+    for n in range(len(parts), 0, -1):
+        cand = "/".join(parts[:n]) + ".py"
+        if (paths.ROOT / cand).exists():
+            return cand
+    return classname
+
+
+class Scheduler:
+    """Orders a mutant's test stages: the helm-unittest suite named after the mutated
+    template first, then whichever stages killed most mutants of the same operator so far,
+    then the fastest. Order only changes how soon a mutant dies, never whether it does:
+    every stage runs until one fails. Pytest modules run in one process (one start-up),
+    ordered the same way."""
+
+    def __init__(self, stages: Sequence[Stage]):
+        self.unit = [s for s in stages if not s.name.endswith(".py")]
+        self.modules = [s for s in stages if s.name.endswith(".py")]
+        self.kills: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+
+    def plan(self, mutant: Mutant) -> list[Stage]:
+        own = f"/{Path(mutant.file).stem}_test.yaml"
+        with self.lock:
+            def rank(s: Stage) -> tuple[bool, int, float]:
+                return (not s.name.endswith(own), -self.kills[mutant.operator, s.name], s.seconds)
+            modules = [s.name for s in sorted(self.modules, key=rank)]
+            pytest = Stage("pytest", lambda c: _pytest(modules), seconds=sum(s.seconds for s in self.modules),
+                           schema=True)
+            pytest_kills = sum(self.kills[mutant.operator, m] for m in modules)
+            staged = self.unit + ([pytest] if modules else [])
+            return sorted(staged, key=lambda s: rank(s) if s is not pytest else (True, -pytest_kills, s.seconds))
+
+    def killed(self, mutant: Mutant, stage: str) -> None:
+        with self.lock:
+            self.kills[mutant.operator, stage] += 1
+
+
+def _first_failure(proc: subprocess.CompletedProcess[str]) -> str:
+    """pytest's first failing node id, or helm-unittest's failing test."""
+    m = re.search(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    if m:
+        return m.group(1)
+    m = re.search(r"^\s*FAIL\s+.*?\t\S*?(tests/\S+)\n\s*- (.+)$", proc.stdout, re.M)
+    return f"{m.group(1)}: {m.group(2).strip()}" if m else f"exit {proc.returncode}"
+
+
+def stillborn(chart: Path, helm: Path = paths.HELM) -> str:
+    """helm's message when the mutated chart does not even parse, else ''."""
+    proc = subprocess.run([str(helm), "template", "mutant", str(chart)], capture_output=True, text=True)
+    return proc.stderr.strip() if proc.returncode and STILLBORN.search(proc.stderr) else ""
+
+
+def run_one(mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = paths.HELM) -> Result:
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="epnp-mutant-") as tmp:
+        chart = copy_chart(source, Path(tmp))
+        apply(mutant, chart)
+        if why := stillborn(chart, helm):
+            return Result(mutant, "stillborn", "helm", time.monotonic() - t0, why)
+        schema_only = all(rel.endswith(".json") for rel in mutant.files)
+        for stage in scheduler.plan(mutant):
+            if schema_only and not stage.schema:
+                continue
+            try:
+                proc = _run(stage.argv(chart), chart)
+            except subprocess.TimeoutExpired:
+                return Result(mutant, "timeout", stage.name, time.monotonic() - t0)
+            if proc.returncode != 0:
+                failure = _first_failure(proc)
+                credit = failure.split("::")[0] if stage.name == "pytest" else stage.name
+                scheduler.killed(mutant, credit)
+                killer = (failure if stage.name == "pytest" else stage.name if failure.startswith("exit ")
+                          else f"helm-unittest {failure}")
+                return Result(mutant, "killed", killer, time.monotonic() - t0, proc.stdout[-2000:])
+    return Result(mutant, "survived", "", time.monotonic() - t0)
+
+
+def run_all(mutants: Iterable[Mutant], source: Path, stages: Sequence[Stage], jobs: int = 2,
+            progress: Callable[[int, int, Result], None] | None = None, helm: Path = paths.HELM) -> list[Result]:
+    """Every mutant, at most two at a time (the machine has two cores)."""
+    todo = list(mutants)
+    scheduler = Scheduler(stages)
+    results: list[Result] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
+        for i, res in enumerate(pool.map(lambda m: run_one(m, source, scheduler, helm), todo), 1):
+            results.append(res)
+            if progress:
+                progress(i, len(todo), res)
+    return results
