@@ -40,7 +40,13 @@ def generate(chart: Path) -> list[Mutant]:
         out += values_mutants(VALUES, (chart / VALUES).read_text(), SCHEMA if schema_text else None, schema_text)
     seen: Counter[str] = Counter()
     numbered = []
+    same: set[tuple[tuple[str, str], ...]] = set()
     for m in out:
+        # Two operators can make the same change (dropping a `from:` block's only peer).
+        content = tuple(sorted(m.files.items()))
+        if content in same:
+            continue
+        same.add(content)
         seen[m.key] += 1
         numbered.append(m if seen[m.key] == 1 else Mutant(m.operator, m.file, m.line, m.before, m.after, m.files,
                                                              m.ident, occurrence=seen[m.key]))

@@ -199,10 +199,12 @@ def _literal_args(text: str, pos: int) -> list[tuple[int, int]] | None:
 
 def drop_list_item(t: Template) -> Iterator[tuple[int, int, str]]:
     """Drop one entry of a literal `list` (a table written in the template)."""
+    inner: list[tuple[int, int]] = []  # a table's rows: dropping half a row only breaks it
     for m in re.finditer(r"(?<![\w$.])list\s", t.text):
-        if not t.is_code(m.start(), m.end() - 1):
+        if not t.is_code(m.start(), m.end() - 1) or any(s <= m.start() < e for s, e in inner):
             continue
         args = _literal_args(t.text, m.end())
+        inner += args or []
         for s, e in args or []:
             # take the whitespace before the argument with it
             ws = s
