@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 import time
 from collections import Counter
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chart", type=Path, default=paths.REPO_CHART, help="the chart to mutate (only read)")
     ap.add_argument("--thorough", action="store_true", help="also the e2e tests and the connectivity matrix")
+    ap.add_argument("--quick", action="store_true", help="leave out the connectivity tests (an inner loop; "
+                    "a survivor here may still die in a full run)")
+    ap.add_argument("--reuse-baseline", action="store_true",
+                    help=f"take the stage order from the last {REPORT.name} instead of timing an unmutated run")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="parallel mutants (at most 2)")
     ap.add_argument("--only", help="only mutants whose key matches this regex")
     ap.add_argument("--operator", action="append", help="only this operator (repeatable)")
@@ -130,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t0 = time.monotonic()
-    modules = runner.pytest_modules(args.thorough)
-    stages = runner.measure(args.chart, modules, runner.unittest_stages(args.chart))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the chart copies are removed
+    modules = runner.pytest_modules(args.thorough, args.quick)
+    if args.reuse_baseline and REPORT.exists():
+        stages = runner.reuse(json.loads(REPORT.read_text())["stages"], modules, runner.unittest_stages(args.chart))
+    else:
+        stages = runner.measure(args.chart, modules, runner.unittest_stages(args.chart))
     print("stages (baseline seconds): " + ", ".join(f"{s.name} {s.seconds:.1f}" for s in stages), file=sys.stderr)
     todo = [m for m in mutants if m.key not in equivalent]
     results = [runner.Result(m, "equivalent") for m in mutants if m.key in equivalent]

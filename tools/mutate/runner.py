@@ -16,7 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 import threading
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -33,6 +33,8 @@ STILLBORN = re.compile(r"parse error|function \"[^\"]+\" not defined|unexpected 
 # staleness check fails for every schema change (a developer regenerates it, `make docs`);
 # test_helm_unittest.py runs the same suites the runner already ran first.
 SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix.py")
+# --quick, a developer's inner loop, also leaves out the connectivity layer (most of the time).
+QUICK_SKIPS = ("tests/connectivity/*",)
 NEVER = ("tests/mutate/*", "tests/test_docs.py", "tests/test_generated*.py", "tests/test_helm_unittest.py")
 STAGE_TIMEOUT = 1200
 
@@ -87,9 +89,9 @@ def unittest_stages(chart: Path) -> list[Stage]:
     return stages
 
 
-def pytest_modules(thorough: bool = False) -> list[str]:
-    """The pytest modules a mutant runs (chart-relative to ROOT), before ordering."""
-    skip = NEVER + (() if thorough else SLOW)
+def pytest_modules(thorough: bool = False, quick: bool = False) -> list[str]:
+    """The pytest modules a mutant runs (relative to ROOT), before ordering."""
+    skip = NEVER + (() if thorough else SLOW) + (QUICK_SKIPS if quick else ())
     rels = (p.relative_to(paths.ROOT).as_posix() for p in sorted((paths.ROOT / "tests").rglob("test_*.py")))
     return [rel for rel in rels if not any(fnmatch(rel, g) for g in skip)]
 
@@ -188,9 +190,10 @@ def stillborn(chart: Path, helm: Path = paths.HELM) -> str:
     return proc.stderr.strip() if proc.returncode and STILLBORN.search(proc.stderr) else ""
 
 
-def run_one(mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = paths.HELM) -> Result:
+def run_one(mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = paths.HELM,
+            tmp_root: Path | None = None) -> Result:
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="epnp-mutant-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="epnp-mutant-", dir=tmp_root) as tmp:
         chart = copy_chart(source, Path(tmp))
         apply(mutant, chart)
         if why := stillborn(chart, helm):
@@ -219,9 +222,25 @@ def run_all(mutants: Iterable[Mutant], source: Path, stages: Sequence[Stage], jo
     todo = list(mutants)
     scheduler = Scheduler(stages)
     results: list[Result] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
-        for i, res in enumerate(pool.map(lambda m: run_one(m, source, scheduler, helm), todo), 1):
-            results.append(res)
-            if progress:
-                progress(i, len(todo), res)
-    return results
+    # One parent for every copy, removed even when the run is interrupted.
+    with tempfile.TemporaryDirectory(prefix="epnp-mutate-") as root, \
+            ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
+        futures = [pool.submit(run_one, m, source, scheduler, helm, Path(root)) for m in todo]
+        try:
+            for i, future in enumerate(as_completed(futures), 1):
+                results.append(future.result())
+                if progress:
+                    progress(i, len(todo), results[-1])
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    order = {id(m): i for i, m in enumerate(todo)}
+    return sorted(results, key=lambda r: order[id(r.mutant)])
+
+
+def reuse(timings: Sequence[dict[str, object]], modules: Sequence[str], unit: Sequence[Stage]) -> list[Stage]:
+    """The stages with a previous run's baseline times (no new baseline run)."""
+    seconds = {str(t["name"]): float(str(t["seconds"])) for t in timings}
+    return ([Stage(s.name, s.argv, s.schema, seconds.get(s.name, 0.0)) for s in unit] +
+            [Stage(m, lambda c, m=m: _pytest([m]), seconds=seconds.get(m, 0.0)) for m in modules])
