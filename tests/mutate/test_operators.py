@@ -123,7 +123,7 @@ SCHEMA_TEXT = json.dumps(SCHEMA, indent=2) + "\n"
 def test_schema_mutants_relax_one_bound_each_in_the_files_layout():
     ms = {m.key.split(": ", 1)[1]: m for m in schema_mutants("values.schema.json", SCHEMA_TEXT)}
     assert set(ms) == {"drop additionalProperties: false", "not required a", "not required b", "drop minItems",
-                       "drop minimum", "enum + 'mutant-value'"}
+                       "drop minimum", "drop enum"}
     relaxed = json.loads(ms["drop minItems"].files["values.schema.json"])
     assert "minItems" not in relaxed["properties"]["a"] and relaxed["properties"]["a"]["default"] == [53]
     assert json.loads(ms["not required a"].files["values.schema.json"])["required"] == ["b"]

@@ -21,10 +21,9 @@ from tools.mutate.operators import Mutant
 
 # Keywords whose removal makes the schema accept more.
 RELAX = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minLength",
-         "maxLength", "minProperties", "maxProperties", "pattern", "uniqueItems", "const", "not", "then")
+         "maxLength", "minProperties", "maxProperties", "pattern", "uniqueItems", "const", "not", "then", "else")
 # Values inside these keywords are data, not schema.
 _DATA = {"default", "examples", "const", "enum"}
-WIDEN_WITH = "mutant-value"
 
 Pointer = tuple[str | int, ...]
 
@@ -80,7 +79,7 @@ def changed_line(old: str, new: str) -> tuple[int, str, str]:
 
 def schema_mutants(rel: str, text: str) -> Iterator[Mutant]:
     """Relax each bound of the schema in turn: drop a keyword, a required name, a closed
-    `additionalProperties`; widen an enum."""
+    `additionalProperties`, an enum."""
     schema = json.loads(text)
     layout = json_layout(text)
 
@@ -104,8 +103,9 @@ def schema_mutants(rel: str, text: str) -> Iterator[Mutant]:
                     if not n["required"]:
                         del n["required"]
                 yield mutant("relax-schema", path, unrequire, f"not required {name}")
-        if isinstance(node.get("enum"), list) and WIDEN_WITH not in node["enum"]:
-            yield mutant("widen-enum", path, lambda n: n["enum"].append(WIDEN_WITH), f"enum + {WIDEN_WITH!r}")
+        if isinstance(node.get("enum"), list):
+            # Any value at all: a test that one wrong value is refused kills it.
+            yield mutant("widen-enum", path, lambda n: n.pop("enum"), "drop enum")
 
 
 # --- values.yaml ------------------------------------------------------------------------
