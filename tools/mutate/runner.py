@@ -26,7 +26,7 @@ from tools import paths
 from tools.mutate.operators import Mutant
 
 # A template that no longer parses is a mutant no test needs to catch (it is not a chart).
-STILLBORN = re.compile(r"parse error|function \"[^\"]+\" not defined|unexpected .* in |bad character|"
+STILLBORN = re.compile(r"(?<!YAML )parse error|function \"[^\"]+\" not defined|unexpected .* in |bad character|"
                        r"wrong number of args|unclosed action|undefined variable")
 # Never run against a mutant: the e2e layer and the whole-matrix connectivity check are
 # slow (--thorough adds them); the mutation tests themselves would recurse; the README's
