@@ -85,13 +85,15 @@ def test_invert_if_both_ways_and_skip_branch():
 
 def test_logic_and_comparisons_only_in_code():
     swapped = [m.after for m in mutants("swap-and-or")]
-    assert swapped == ["{{- if or .Values.a (eq .Values.b \"x\") (lt .Values.c 2) (not .Values.d) }}{{ end }}"]
+    assert swapped == ['{{- if or .Values.a (eq .Values.b "x") (lt .Values.c 2) (not .Values.d) }}{{ end }}']
     assert [m.key.split("=> ")[1] for m in mutants("negate-compare")] == [
         '{{if and .Values.a (ne .Values.b "x") (lt .Values.c 2) (not .Values.d)}}',
-        '{{if and .Values.a (eq .Values.b "x") (ge .Values.c 2) (not .Values.d)}}']
+        '{{if and .Values.a (eq .Values.b "x") (ge .Values.c 2) (not .Values.d)}}',
+    ]
     assert "(le .Values.c 2)" in mutants("shift-boundary")[0].after
     assert [m.after for m in mutants("drop-not")] == [
-        "{{- if and .Values.a (eq .Values.b \"x\") (lt .Values.c 2) (.Values.d) }}{{ end }}"]
+        '{{- if and .Values.a (eq .Values.b "x") (lt .Values.c 2) (.Values.d) }}{{ end }}'
+    ]
 
 
 def test_disable_guard_keeps_the_message_and_drops_the_failure():
@@ -102,7 +104,9 @@ def test_disable_guard_keeps_the_message_and_drops_the_failure():
 
 def test_drop_list_item_drops_each_literal_entry():
     assert [m.after for m in mutants("drop-list-item")] == [
-        '{{- range $k := list "two" }}{{ $k }}{{ end }}', '{{- range $k := list "one" }}{{ $k }}{{ end }}']
+        '{{- range $k := list "two" }}{{ $k }}{{ end }}',
+        '{{- range $k := list "one" }}{{ $k }}{{ end }}',
+    ]
 
 
 def test_keys_carry_no_line_numbers():
@@ -111,24 +115,39 @@ def test_keys_carry_no_line_numbers():
     assert {m.line + 2 for m in template_mutants("t", POLICY)} == {m.line for m in template_mutants("t", moved)}
 
 
-SCHEMA = {"type": "object", "additionalProperties": False, "required": ["a", "b"],
-          "properties": {"a": {"type": "array", "minItems": 1, "default": [53]},
-                         "b": {"enum": ["x", "y"], "default": "x"},
-                         "c": {"type": "integer", "minimum": 1, "default": 5},
-                         "labels": {"type": "object", "additionalProperties": {"type": "string"},
-                                    "default": {"k": "v", "l": "w"}}}}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["a", "b"],
+    "properties": {
+        "a": {"type": "array", "minItems": 1, "default": [53]},
+        "b": {"enum": ["x", "y"], "default": "x"},
+        "c": {"type": "integer", "minimum": 1, "default": 5},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}, "default": {"k": "v", "l": "w"}},
+    },
+}
 SCHEMA_TEXT = json.dumps(SCHEMA, indent=2) + "\n"
 
 
 def test_schema_mutants_relax_one_bound_each_in_the_files_layout():
     ms = {m.key.split(": ", 1)[1]: m for m in schema_mutants("values.schema.json", SCHEMA_TEXT)}
-    assert set(ms) == {"drop additionalProperties: false", "not required a", "not required b", "drop minItems",
-                       "drop minimum", "drop enum"}
+    assert set(ms) == {
+        "drop additionalProperties: false",
+        "not required a",
+        "not required b",
+        "drop minItems",
+        "drop minimum",
+        "drop enum",
+    }
     relaxed = json.loads(ms["drop minItems"].files["values.schema.json"])
     assert "minItems" not in relaxed["properties"]["a"] and relaxed["properties"]["a"]["default"] == [53]
     assert json.loads(ms["not required a"].files["values.schema.json"])["required"] == ["b"]
     m = ms["drop minimum"]
-    assert (m.line, m.before, m.after) == (SCHEMA_TEXT.splitlines().index('      "minimum": 1,') + 1, '"minimum": 1,', "")
+    assert (m.line, m.before, m.after) == (
+        SCHEMA_TEXT.splitlines().index('      "minimum": 1,') + 1,
+        '"minimum": 1,',
+        "",
+    )
 
 
 VALUES = """\
@@ -149,10 +168,14 @@ def value_mutants() -> dict[str, Mutant]:
 
 def test_values_mutants_change_one_default_and_the_schemas_default_with_it(value_mutants: dict[str, Mutant]):
     assert set(value_mutants) == {
-        "change-default values.yaml a: [53] => []", 'change-default values.yaml b: "x" => "y"',
-        "change-default values.yaml c: 5 => 6", 'change-default values.yaml labels.k: "v" => "vx"',
-        'change-default values.yaml labels.k: "v" => (dropped)', 'change-default values.yaml labels.l: "w" => "wx"',
-        'change-default values.yaml labels.l: "w" => (dropped)'}
+        "change-default values.yaml a: [53] => []",
+        'change-default values.yaml b: "x" => "y"',
+        "change-default values.yaml c: 5 => 6",
+        'change-default values.yaml labels.k: "v" => "vx"',
+        'change-default values.yaml labels.k: "v" => (dropped)',
+        'change-default values.yaml labels.l: "w" => "wx"',
+        'change-default values.yaml labels.l: "w" => (dropped)',
+    }
     m = value_mutants["change-default values.yaml c: 5 => 6"]
     assert m.files["values.yaml"] == VALUES.replace("c: 5", "c: 6")
     assert json.loads(m.files["values.schema.json"])["properties"]["c"]["default"] == 6

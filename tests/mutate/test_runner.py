@@ -98,9 +98,14 @@ def test_a_mutant_cannot_write_outside_its_copy(tmp_path: Path):
 
 
 def test_own_suite_first_then_the_stages_that_killed_that_operator():
-    fast, own, killer = (runner.Stage(n, lambda c: [], seconds=s) for n, s in
-                         (("helm-unittest tests/a_test.yaml", 0.1), ("helm-unittest tests/policy_test.yaml", 5.0),
-                          ("helm-unittest tests/z_test.yaml", 1.0)))
+    fast, own, killer = (
+        runner.Stage(n, lambda c: [], seconds=s)
+        for n, s in (
+            ("helm-unittest tests/a_test.yaml", 0.1),
+            ("helm-unittest tests/policy_test.yaml", 5.0),
+            ("helm-unittest tests/z_test.yaml", 1.0),
+        )
+    )
     scheduler = runner.Scheduler([fast, own, killer, runner.Stage("tests/test_x.py", lambda c: [], seconds=0.5)])
     m = Mutant("flip", "templates/policy.yaml", 1, "", "", {})
     assert [s.name for s in scheduler.plan(m)][:2] == [own.name, fast.name]
@@ -112,7 +117,9 @@ def test_slow_layers_only_when_thorough():
     fast, thorough = runner.pytest_modules(), runner.pytest_modules(thorough=True)
     assert not any(m.startswith(("tests/e2e/", "tests/mutate/")) for m in fast)
     assert "tests/connectivity/test_matrix.py" in set(thorough) - set(fast)
-    assert any(m.startswith("tests/e2e/") for m in thorough) and not any(m.startswith("tests/mutate/") for m in thorough)
+    assert any(m.startswith("tests/e2e/") for m in thorough) and not any(
+        m.startswith("tests/mutate/") for m in thorough
+    )
 
 
 def test_every_equivalent_mutant_says_why():

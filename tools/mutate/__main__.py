@@ -49,8 +49,11 @@ def generate(chart: Path) -> list[Mutant]:
             continue
         same.add(content)
         seen[m.key] += 1
-        numbered.append(m if seen[m.key] == 1 else Mutant(m.operator, m.file, m.line, m.before, m.after, m.files,
-                                                             m.ident, occurrence=seen[m.key]))
+        numbered.append(
+            m
+            if seen[m.key] == 1
+            else Mutant(m.operator, m.file, m.line, m.before, m.after, m.files, m.ident, occurrence=seen[m.key])
+        )
     return numbered
 
 
@@ -81,12 +84,16 @@ def report(results: list[runner.Result], chart: Path, equivalent: dict[str, str]
         lines += [f"    {k}" for k in stale]
     ops = Counter(r.mutant.operator for r in scored)
     ops_killed = Counter(r.mutant.operator for r in scored if r.status != "survived")
-    lines.append("per operator (killed/total): " + ", ".join(f"{o} {ops_killed[o]}/{n}" for o, n in sorted(ops.items())))
+    lines.append(
+        "per operator (killed/total): " + ", ".join(f"{o} {ops_killed[o]}/{n}" for o, n in sorted(ops.items()))
+    )
     killers = Counter(r.killer.split("::")[0].split(":")[0] for r in scored if r.status == "killed")
     lines.append("killed by: " + ", ".join(f"{k} {n}" for k, n in killers.most_common()))
     pct = 100.0 * killed / len(scored) if scored else 100.0
-    lines.append(f"mutation score: {killed}/{len(scored)} killed ({pct:.1f}%); {by['survived']} survived, "
-                 f"{by['equivalent']} equivalent and {by['stillborn']} stillborn excluded; {seconds:.0f}s")
+    lines.append(
+        f"mutation score: {killed}/{len(scored)} killed ({pct:.1f}%); {by['survived']} survived, "
+        f"{by['equivalent']} equivalent and {by['stillborn']} stillborn excluded; {seconds:.0f}s"
+    )
     return "\n".join(lines)
 
 
@@ -95,26 +102,44 @@ def _save(results: list[runner.Result], stages: list[runner.Stage], seconds: flo
     data: dict[str, Any] = {
         "seconds": round(seconds, 1),
         "stages": [{"name": s.name, "seconds": round(s.seconds, 2)} for s in stages],
-        "mutants": [{"key": r.mutant.key, "operator": r.mutant.operator, "file": r.mutant.file,
-                     "line": r.mutant.line, "status": r.status, "killer": r.killer,
-                     "seconds": round(r.seconds, 1)} for r in results],
+        "mutants": [
+            {
+                "key": r.mutant.key,
+                "operator": r.mutant.operator,
+                "file": r.mutant.file,
+                "line": r.mutant.line,
+                "status": r.status,
+                "killer": r.killer,
+                "seconds": round(r.seconds, 1),
+            }
+            for r in results
+        ],
     }
     REPORT.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.mutate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--chart", type=Path, default=paths.REPO_CHART, help="the chart to mutate (only read)")
     ap.add_argument("--thorough", action="store_true", help="also the e2e tests and the connectivity matrix")
-    ap.add_argument("--quick", action="store_true", help="leave out the connectivity tests (an inner loop; "
-                    "a survivor here may still die in a full run)")
-    ap.add_argument("--reuse-baseline", action="store_true",
-                    help=f"take the stage order from the last {REPORT.name} instead of timing an unmutated run")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="leave out the connectivity tests (an inner loop; a survivor here may still die in a full run)",
+    )
+    ap.add_argument(
+        "--reuse-baseline",
+        action="store_true",
+        help=f"take the stage order from the last {REPORT.name} instead of timing an unmutated run",
+    )
     ap.add_argument("-j", "--jobs", type=int, default=2, help="parallel mutants (at most 2)")
     ap.add_argument("--only", help="only mutants whose key matches this regex")
     ap.add_argument("--operator", action="append", help="only this operator (repeatable)")
-    ap.add_argument("--rerun-survivors", action="store_true", help=f"only the survivors of the last report ({REPORT.name})")
+    ap.add_argument(
+        "--rerun-survivors", action="store_true", help=f"only the survivors of the last report ({REPORT.name})"
+    )
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--fail-on-survivors", action="store_true", help="exit 1 when a mutant survives")
     args = ap.parse_args(argv)
@@ -131,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for m in mutants:
             print(f"{m.file}:{m.line} {'(equivalent) ' if m.key in equivalent else ''}{m.key}")
-        print(f"{len(mutants)} mutants: " + ", ".join(f"{o} {n}" for o, n in Counter(m.operator for m in mutants).items()))
+        print(
+            f"{len(mutants)} mutants: " + ", ".join(f"{o} {n}" for o, n in Counter(m.operator for m in mutants).items())
+        )
         return 0
 
     t0 = time.monotonic()
@@ -146,8 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     results = [runner.Result(m, "equivalent") for m in mutants if m.key in equivalent]
 
     def progress(i: int, n: int, r: runner.Result) -> None:
-        print(f"[{i}/{n}] {r.status:9} {r.seconds:5.1f}s {r.mutant.file}:{r.mutant.line} "
-              f"[{r.mutant.operator}] {r.killer}", file=sys.stderr, flush=True)
+        print(
+            f"[{i}/{n}] {r.status:9} {r.seconds:5.1f}s {r.mutant.file}:{r.mutant.line} "
+            f"[{r.mutant.operator}] {r.killer}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     results += runner.run_all(todo, args.chart, stages, args.jobs, progress)
     seconds = time.monotonic() - t0

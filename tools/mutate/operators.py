@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".tpl", ".txt")
 
@@ -40,9 +40,12 @@ class Mutant:
         out: list[str] = []
         for rel, new in self.files.items():
             old = (chart / rel).read_text()
-            out += [line.rstrip("\n") for line in difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True),
-                f"a/{rel}", f"b/{rel}", n=context)]
+            out += [
+                line.rstrip("\n")
+                for line in difflib.unified_diff(
+                    old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{rel}", f"b/{rel}", n=context
+                )
+            ]
         return out
 
 
@@ -63,7 +66,7 @@ class Template:
     actions: list[tuple[int, int]]  # (start, end) of each action's body, comments excluded
 
     @classmethod
-    def parse(cls, text: str) -> "Template":
+    def parse(cls, text: str) -> Template:
         code = bytearray(len(text))
         strings: list[tuple[int, int]] = []
         actions: list[tuple[int, int]] = []
@@ -76,7 +79,7 @@ class Template:
             code[start:end] = b"\x01" * (end - start)
             for s in _STRING.finditer(text, start, end):
                 strings.append(s.span())
-                code[s.start():s.end()] = bytes(s.end() - s.start())
+                code[s.start() : s.end()] = bytes(s.end() - s.start())
         return cls(text, code, strings, actions)
 
     def is_code(self, start: int, end: int) -> bool:
@@ -100,11 +103,11 @@ def edit(operator: str, rel: str, text: str, start: int, end: int, repl: str) ->
     """The mutant replacing text[start:end] with `repl`; before/after are the whole lines."""
     new = text[:start] + repl + text[end:]
     # A removal that starts at a line's newline is about the lines after it.
-    anchor = start + 1 if text[start:start + 1] == "\n" and end > start + 1 else start
+    anchor = start + 1 if text[start : start + 1] == "\n" and end > start + 1 else start
     ls, _ = _line_at(text, anchor)
     _, le = _line_at(text, max(start, end - 1))
     before_lines = text[ls:le].split("\n")
-    after_text = new[ls:le + len(new) - len(text)]
+    after_text = new[ls : le + len(new) - len(text)]
     before = before_lines[0].strip() + (f" (+{len(before_lines) - 1} lines)" if len(before_lines) > 1 else "")
     after = " ".join(part.strip() for part in after_text.split("\n")).strip()
     return Mutant(operator, rel, line_of(text, anchor), before, after, {rel: new})
@@ -141,6 +144,7 @@ def _swap_words(pairs: dict[str, str]) -> Callable[[Template], Iterator[tuple[in
         for m in word.finditer(t.text):
             if t.is_code(m.start(), m.end()):
                 yield m.start(), m.end(), pairs[m.group(1)]
+
     return op
 
 
@@ -154,7 +158,9 @@ _NOT = re.compile(r"(?<![\w$.])not\s+")
 def drop_not(t: Template) -> Iterator[tuple[int, int, str]]:
     """`not X` -> `X` (where `not` is not the whole condition of an `if`: invert-if has those)."""
     for m in _NOT.finditer(t.text):
-        if t.is_code(m.start(), m.start() + 3) and not re.search(r"\bif\s+$", t.text[max(0, m.start() - 12):m.start()]):
+        if t.is_code(m.start(), m.start() + 3) and not re.search(
+            r"\bif\s+$", t.text[max(0, m.start() - 12) : m.start()]
+        ):
             yield m.start(), m.end(), ""
 
 
@@ -226,7 +232,7 @@ def _children_end(text: str, line_end: int, col: int) -> int:
     while pos < len(text):
         nxt = text.find("\n", pos + 1)
         nxt = len(text) if nxt < 0 else nxt
-        line = text[pos + 1:nxt]
+        line = text[pos + 1 : nxt]
         if line.strip():
             if len(line) - len(line.lstrip()) <= col:
                 break
@@ -270,20 +276,24 @@ def shift_port(t: Template) -> Iterator[tuple[int, int, str]]:
             yield m.start(1), m.end(1), f"{{{{{a.group(1)} add1 ({a.group(2)}) {a.group(3)}}}}}"
 
 
-def _flip_token(pairs: dict[str, str], yaml_line: re.Pattern[str]) -> Callable[[Template], Iterator[tuple[int, int, str]]]:
+def _flip_token(
+    pairs: dict[str, str], yaml_line: re.Pattern[str]
+) -> Callable[[Template], Iterator[tuple[int, int, str]]]:
     def op(t: Template) -> Iterator[tuple[int, int, str]]:
         for m in yaml_line.finditer(t.text):
             if t.outside_actions(m.start(1)):
                 yield m.start(1), m.end(1), pairs[m.group(1)]
         for s, e in t.strings:
-            if t.text[s + 1:e - 1] in pairs:
-                yield s + 1, e - 1, pairs[t.text[s + 1:e - 1]]
+            if t.text[s + 1 : e - 1] in pairs:
+                yield s + 1, e - 1, pairs[t.text[s + 1 : e - 1]]
+
     return op
 
 
 flip_protocol = _flip_token({"TCP": "UDP", "UDP": "TCP"}, re.compile(r"protocol:[ \t]*(TCP|UDP)\b"))
-flip_policy_type = _flip_token({"Ingress": "Egress", "Egress": "Ingress"},
-                               re.compile(r"^[ \t]*- (Ingress|Egress)[ \t]*$", re.M))
+flip_policy_type = _flip_token(
+    {"Ingress": "Egress", "Egress": "Ingress"}, re.compile(r"^[ \t]*- (Ingress|Egress)[ \t]*$", re.M)
+)
 
 TEMPLATE_OPERATORS: dict[str, Callable[[Template], Iterator[tuple[int, int, str]]]] = {
     "drop-peer": drop_peer,
@@ -302,8 +312,9 @@ TEMPLATE_OPERATORS: dict[str, Callable[[Template], Iterator[tuple[int, int, str]
 }
 
 
-def template_mutants(rel: str, text: str, operators: dict[str, Callable[[Template], Iterator[tuple[int, int, str]]]]
-                     | None = None) -> Iterator[Mutant]:
+def template_mutants(
+    rel: str, text: str, operators: dict[str, Callable[[Template], Iterator[tuple[int, int, str]]]] | None = None
+) -> Iterator[Mutant]:
     """Every template mutant of one file (`rel` is its path in the chart)."""
     t = Template.parse(text)
     for name, op in (operators or TEMPLATE_OPERATORS).items():

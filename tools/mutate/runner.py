@@ -12,22 +12,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
-import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from tools import paths
 from tools.mutate.operators import Mutant
 
 # A template that no longer parses is a mutant no test needs to catch (it is not a chart).
-STILLBORN = re.compile(r"(?<!YAML )parse error|function \"[^\"]+\" not defined|unexpected .* in |bad character|"
-                       r"wrong number of args|unclosed action|undefined variable")
+STILLBORN = re.compile(
+    r"(?<!YAML )parse error|function \"[^\"]+\" not defined|unexpected .* in |bad character|"
+    r"wrong number of args|unclosed action|undefined variable"
+)
 # Never run against a mutant: the e2e layer and the whole-matrix connectivity check are
 # slow (--thorough adds them); the mutation tests themselves would recurse; the README's
 # staleness check fails for every schema change (a developer regenerates it, `make docs`);
@@ -80,12 +82,16 @@ def unittest_stages(chart: Path) -> list[Stage]:
     stages = []
     for suite in sorted((chart / "tests").glob("*_test.yaml")):
         rel = suite.relative_to(chart).as_posix()
-        stages.append(Stage(f"helm-unittest {rel}", lambda c, rel=rel: [ut, "--strict", "--color=false", "-f", rel, str(c)]))
+        stages.append(Stage(f"helm-unittest {rel}", _command(ut, "--strict", "--color=false", "-f", rel)))
     for suite in sorted((chart / "tests" / "no-schema").glob("*_test.yaml")):
         rel = suite.relative_to(chart).as_posix()
-        stages.append(Stage(f"helm-unittest {rel}", lambda c, rel=rel: [ut, "--strict", "--color=false",
-                                                                          "--skip-schema-validation", "-f", rel, str(c)],
-                            schema=False))
+        stages.append(
+            Stage(
+                f"helm-unittest {rel}",
+                _command(ut, "--strict", "--color=false", "--skip-schema-validation", "-f", rel),
+                schema=False,
+            )
+        )
     return stages
 
 
@@ -97,8 +103,29 @@ def pytest_modules(thorough: bool = False, quick: bool = False) -> list[str]:
 
 
 def _pytest(modules: Sequence[str], *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "--no-header", "-p", "no:cacheprovider",
-            *extra, *modules]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-rfE",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+        *modules,
+    ]
+
+
+def _command(*argv: str) -> Callable[[Path], list[str]]:
+    """A stage's command: `argv`, then the chart copy."""
+    return lambda chart: [*argv, str(chart)]
+
+
+def _pytest_command(modules: Sequence[str]) -> Callable[[Path], list[str]]:
+    """pytest finds the chart through EPNP_CHART, not its arguments."""
+    return lambda chart: _pytest(modules)
 
 
 def _env(chart: Path) -> dict[str, str]:
@@ -119,7 +146,9 @@ def measure(source: Path, modules: Sequence[str], stages: Sequence[Stage]) -> li
             t0 = time.monotonic()
             proc = _run(stage.argv(chart), chart)
             if proc.returncode != 0:
-                raise SystemExit(f"baseline: {stage.name} fails on the unmutated chart:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+                raise SystemExit(
+                    f"baseline: {stage.name} fails on the unmutated chart:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+                )
             timed.append(Stage(stage.name, stage.argv, stage.schema, time.monotonic() - t0))
         junit = Path(tmp) / "junit.xml"
         proc = _run(_pytest(modules, f"--junitxml={junit}"), chart)
@@ -129,7 +158,7 @@ def measure(source: Path, modules: Sequence[str], stages: Sequence[Stage]) -> li
         for case in ET.parse(junit).iter("testcase"):
             per_module[_module_of(case.get("classname", ""), case.get("file"))] += float(case.get("time", 0))
     ordered = sorted(modules, key=lambda m: per_module.get(m, 0.0))
-    timed += [Stage(m, lambda c, m=m: _pytest([m]), seconds=per_module.get(m, 0.0)) for m in ordered]
+    timed += [Stage(m, _pytest_command([m]), seconds=per_module.get(m, 0.0)) for m in ordered]
     return timed
 
 
@@ -161,11 +190,14 @@ class Scheduler:
     def plan(self, mutant: Mutant) -> list[Stage]:
         own = f"/{Path(mutant.file).stem}_test.yaml"
         with self.lock:
+
             def rank(s: Stage) -> tuple[bool, int, float]:
                 return (not s.name.endswith(own), -self.kills[mutant.operator, s.name], s.seconds)
+
             modules = [s.name for s in sorted(self.modules, key=rank)]
-            pytest = Stage("pytest", lambda c: _pytest(modules), seconds=sum(s.seconds for s in self.modules),
-                           schema=True)
+            pytest = Stage(
+                "pytest", _pytest_command(modules), seconds=sum(s.seconds for s in self.modules), schema=True
+            )
             pytest_kills = sum(self.kills[mutant.operator, m] for m in modules)
             staged = self.unit + ([pytest] if modules else [])
             return sorted(staged, key=lambda s: rank(s) if s is not pytest else (True, -pytest_kills, s.seconds))
@@ -190,8 +222,9 @@ def stillborn(chart: Path, helm: Path = paths.HELM) -> str:
     return proc.stderr.strip() if proc.returncode and STILLBORN.search(proc.stderr) else ""
 
 
-def run_one(mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = paths.HELM,
-            tmp_root: Path | None = None) -> Result:
+def run_one(
+    mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = paths.HELM, tmp_root: Path | None = None
+) -> Result:
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="epnp-mutant-", dir=tmp_root) as tmp:
         chart = copy_chart(source, Path(tmp))
@@ -210,21 +243,34 @@ def run_one(mutant: Mutant, source: Path, scheduler: Scheduler, helm: Path = pat
                 failure = _first_failure(proc)
                 credit = failure.split("::")[0] if stage.name == "pytest" else stage.name
                 scheduler.killed(mutant, credit)
-                killer = (failure if stage.name == "pytest" else stage.name if failure.startswith("exit ")
-                          else f"helm-unittest {failure}")
+                killer = (
+                    failure
+                    if stage.name == "pytest"
+                    else stage.name
+                    if failure.startswith("exit ")
+                    else f"helm-unittest {failure}"
+                )
                 return Result(mutant, "killed", killer, time.monotonic() - t0, proc.stdout[-2000:])
     return Result(mutant, "survived", "", time.monotonic() - t0)
 
 
-def run_all(mutants: Iterable[Mutant], source: Path, stages: Sequence[Stage], jobs: int = 2,
-            progress: Callable[[int, int, Result], None] | None = None, helm: Path = paths.HELM) -> list[Result]:
+def run_all(
+    mutants: Iterable[Mutant],
+    source: Path,
+    stages: Sequence[Stage],
+    jobs: int = 2,
+    progress: Callable[[int, int, Result], None] | None = None,
+    helm: Path = paths.HELM,
+) -> list[Result]:
     """Every mutant, at most two at a time (the machine has two cores)."""
     todo = list(mutants)
     scheduler = Scheduler(stages)
     results: list[Result] = []
     # One parent for every copy, removed even when the run is interrupted.
-    with tempfile.TemporaryDirectory(prefix="epnp-mutate-") as root, \
-            ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="epnp-mutate-") as root,
+        ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool,
+    ):
         futures = [pool.submit(run_one, m, source, scheduler, helm, Path(root)) for m in todo]
         try:
             for i, future in enumerate(as_completed(futures), 1):
@@ -242,5 +288,6 @@ def run_all(mutants: Iterable[Mutant], source: Path, stages: Sequence[Stage], jo
 def reuse(timings: Sequence[dict[str, object]], modules: Sequence[str], unit: Sequence[Stage]) -> list[Stage]:
     """The stages with a previous run's baseline times (no new baseline run)."""
     seconds = {str(t["name"]): float(str(t["seconds"])) for t in timings}
-    return ([Stage(s.name, s.argv, s.schema, seconds.get(s.name, 0.0)) for s in unit] +
-            [Stage(m, lambda c, m=m: _pytest([m]), seconds=seconds.get(m, 0.0)) for m in modules])
+    return [Stage(s.name, s.argv, s.schema, seconds.get(s.name, 0.0)) for s in unit] + [
+        Stage(m, _pytest_command([m]), seconds=seconds.get(m, 0.0)) for m in modules
+    ]

@@ -13,15 +13,32 @@ import copy
 import difflib
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import yaml
 
 from tools.mutate.operators import Mutant
 
 # Keywords whose removal makes the schema accept more.
-RELAX = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minLength",
-         "maxLength", "minProperties", "maxProperties", "pattern", "uniqueItems", "const", "not", "then", "else")
+RELAX = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minProperties",
+    "maxProperties",
+    "pattern",
+    "uniqueItems",
+    "const",
+    "not",
+    "then",
+    "else",
+)
 # Values inside these keywords are data, not schema.
 _DATA = {"default", "examples", "const", "enum"}
 
@@ -37,10 +54,10 @@ def _nodes(node: Any, path: Pointer = ()) -> Iterator[tuple[Pointer, dict[str, A
         yield path, node
         for k, v in node.items():
             if k not in _DATA:
-                yield from _nodes(v, path + (k,))
+                yield from _nodes(v, (*path, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _nodes(v, path + (i,))
+            yield from _nodes(v, (*path, i))
 
 
 def _at(doc: Any, path: Pointer) -> Any:
@@ -62,7 +79,8 @@ def json_layout(text: str) -> dict[str, Any]:
 
 def dump_json(doc: Any, layout: dict[str, Any]) -> str:
     return json.dumps(doc, indent=layout["indent"], ensure_ascii=layout["ensure_ascii"]) + (
-        "\n" if layout["newline"] else "")
+        "\n" if layout["newline"] else ""
+    )
 
 
 def changed_line(old: str, new: str) -> tuple[int, str, str]:
@@ -95,13 +113,17 @@ def schema_mutants(rel: str, text: str) -> Iterator[Mutant]:
             if kw in node and not (kw == "uniqueItems" and node[kw] is False):
                 yield mutant("relax-schema", path, lambda n, kw=kw: n.pop(kw), f"drop {kw}")
         if node.get("additionalProperties") is False:
-            yield mutant("relax-schema", path, lambda n: n.pop("additionalProperties"), "drop additionalProperties: false")
+            yield mutant(
+                "relax-schema", path, lambda n: n.pop("additionalProperties"), "drop additionalProperties: false"
+            )
         if isinstance(node.get("required"), list) and all(isinstance(r, str) for r in node["required"]):
             for name in node["required"]:
+
                 def unrequire(n: dict[str, Any], name: str = name) -> None:
                     n["required"].remove(name)
                     if not n["required"]:
                         del n["required"]
+
                 yield mutant("relax-schema", path, unrequire, f"not required {name}")
         if isinstance(node.get("enum"), list):
             # Any value at all: a test that one wrong value is refused kills it.
@@ -116,9 +138,11 @@ _ITEM = re.compile(r"^([ \t]*)- ([^#\s].*?)([ \t]+#.*)?$")
 
 def _differences(a: Any, b: Any, path: Pointer = ()) -> list[Pointer]:
     if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in a.keys() | b.keys() for d in _differences(a.get(k, _MISSING), b.get(k, _MISSING), path + (k,))]
+        return [
+            d for k in a.keys() | b.keys() for d in _differences(a.get(k, _MISSING), b.get(k, _MISSING), (*path, k))
+        ]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, path + (i,))]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=False)) for d in _differences(x, y, (*path, i))]
     return [] if a == b and type(a) is type(b) else [path]
 
 
@@ -130,10 +154,7 @@ def _schema_node(schema: dict[str, Any], path: Pointer) -> dict[str, Any] | None
     node: Any = schema
     for p in path:
         node = _resolve(schema, node)
-        if isinstance(p, int):
-            node = node.get("items")
-        else:
-            node = node.get("properties", {}).get(p)
+        node = node.get("items") if isinstance(p, int) else node.get("properties", {}).get(p)
         if not isinstance(node, dict):
             return None
     return _resolve(schema, node)
@@ -157,16 +178,21 @@ def _new_scalars(value: Any, node: dict[str, Any] | None) -> list[Any]:
         others = [e for e in (node or {}).get("enum", []) if e != value and isinstance(e, str)]
         return others[:1] or [value + "x"]
     if isinstance(value, list):
-        return [value[:i] + value[i + 1:] for i in range(len(value))]
+        return [value[:i] + value[i + 1 :] for i in range(len(value))]
     return []
 
 
 def _flow(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else (value if value and yaml.safe_load(value) == value
-                                                                   and ":" not in value else json.dumps(value))
+    return (
+        json.dumps(value)
+        if not isinstance(value, str)
+        else (value if value and yaml.safe_load(value) == value and ":" not in value else json.dumps(value))
+    )
 
 
-def values_mutants(rel: str, text: str, schema_rel: str | None = None, schema_text: str | None = None) -> Iterator[Mutant]:
+def values_mutants(
+    rel: str, text: str, schema_rel: str | None = None, schema_text: str | None = None
+) -> Iterator[Mutant]:
     """Change one default at a time: flip a boolean, add 1 to a number, pick another enum
     value or extend a string, drop a list entry or a free-form map entry."""
     values = yaml.safe_load(text)
@@ -186,25 +212,35 @@ def values_mutants(rel: str, text: str, schema_rel: str | None = None, schema_te
             candidates += [(f"{lead}{key}: {_flow(v)}{comment}", "") for v in _new_scalars(value, node)]
             if not lead.strip():
                 candidates.append(("", "drop entry"))
-        elif item := _ITEM.match(line):
+        elif _ITEM.match(line):
             candidates.append(("", "drop entry"))
         for new_line, kind in candidates:
-            new_lines = lines[:i] + ([new_line] if new_line else []) + lines[i + 1:]
-            yield from _values_mutant(rel, text, "\n".join(new_lines), values, schema, schema_rel, schema_text, i + 1,
-                                      drop=bool(kind))
+            new_lines = lines[:i] + ([new_line] if new_line else []) + lines[i + 1 :]
+            yield from _values_mutant(
+                rel, text, "\n".join(new_lines), values, schema, schema_rel, schema_text, i + 1, drop=bool(kind)
+            )
 
 
 def _probe(values: Any, lines: list[str], i: int, probe_line: str) -> Pointer:
     """The path of the value on line i: the one place a probe edit changes."""
     try:
-        diffs = _differences(values, yaml.safe_load("\n".join(lines[:i] + [probe_line] + lines[i + 1:])))
+        diffs = _differences(values, yaml.safe_load("\n".join([*lines[:i], probe_line, *lines[i + 1 :]])))
     except yaml.YAMLError:
         return ()
     return diffs[0] if len(diffs) == 1 else ()
 
 
-def _values_mutant(rel: str, text: str, new_text: str, values: Any, schema: dict[str, Any] | None,
-                   schema_rel: str | None, schema_text: str | None, line: int, drop: bool) -> Iterator[Mutant]:
+def _values_mutant(
+    rel: str,
+    text: str,
+    new_text: str,
+    values: Any,
+    schema: dict[str, Any] | None,
+    schema_rel: str | None,
+    schema_text: str | None,
+    line: int,
+    drop: bool,
+) -> Iterator[Mutant]:
     try:
         new_values = yaml.safe_load(new_text)
     except yaml.YAMLError:
@@ -233,8 +269,15 @@ def _values_mutant(rel: str, text: str, new_text: str, values: Any, schema: dict
     dotted = ".".join(str(p) for p in path)
     shown = "(dropped)" if new_v is _MISSING else json.dumps(new_v)
     _, before, after = changed_line(text, new_text)
-    yield Mutant("change-default", rel, line, before, after, files,
-                 ident=f"change-default {rel} {dotted}: {json.dumps(old_v)} => {shown}")
+    yield Mutant(
+        "change-default",
+        rel,
+        line,
+        before,
+        after,
+        files,
+        ident=f"change-default {rel} {dotted}: {json.dumps(old_v)} => {shown}",
+    )
 
 
 def _get(doc: Any, path: Pointer) -> Any:
