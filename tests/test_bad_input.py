@@ -22,7 +22,11 @@ SCHEMA_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("port above 65535", {"flink": {"ports": {"rpc": 65536}}}, "/flink/ports/rpc"),
     ("port negative", {"eventProcessing": {"operator": {"webhookPort": -1}}}, "/eventProcessing/operator/webhookPort"),
     ("port as a string", {"flink": {"ports": {"blob": "6124"}}}, "/flink/ports/blob"),
-    ("port not whole", {"eventProcessing": {"instance": {"ports": {"ui": 8443.5}}}}, "/eventProcessing/instance/ports/ui"),
+    (
+        "port not whole",
+        {"eventProcessing": {"instance": {"ports": {"ui": 8443.5}}}},
+        "/eventProcessing/instance/ports/ui",
+    ),
     ("metrics port out of range", {"flink": {"metrics": {"enabled": True, "port": 70000}}}, "/flink/metrics/port"),
     ("metrics on without a port", {"flink": {"metrics": {"enabled": True}}}, "/flink/metrics"),
     ("unknown top-level key", {"deployNetworkPolicy": False}, "deployNetworkPolicy"),
@@ -30,129 +34,330 @@ SCHEMA_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("unknown key in a deployment", {"flink": {"deployments": [{**DEPLOYMENT, "labels": {}}]}}, "/flink/deployments/0"),
     ("deployment without a name", {"flink": {"deployments": [{"namespace": "flink"}]}}, "/flink/deployments/0"),
     ("no deployments", {"flink": {"deployments": []}}, "/flink/deployments"),
-    ("empty deployment selector", {"flink": {"deployments": [{**DEPLOYMENT, "podSelector": {}}]}},
-     "/flink/deployments/0/podSelector"),
+    (
+        "empty deployment selector",
+        {"flink": {"deployments": [{**DEPLOYMENT, "podSelector": {}}]}},
+        "/flink/deployments/0/podSelector",
+    ),
     ("bad label key", {"flink": {"operator": {"podSelector": {"bad key": "x"}}}}, "/flink/operator/podSelector"),
-    ("bad label value", {"eventProcessing": {"operator": {"podSelector": {"app": "-x-"}}}},
-     "/eventProcessing/operator/podSelector/app"),
-    ("label value too long", {"flink": {"componentLabels": {"jobmanager": {"component": "j" * 64}}}},
-     "/flink/componentLabels/jobmanager/component"),
-    ("label value not a string", {"flink": {"componentLabels": {"taskmanager": {"component": 1}}}},
-     "/flink/componentLabels/taskmanager/component"),
+    (
+        "bad label value",
+        {"eventProcessing": {"operator": {"podSelector": {"app": "-x-"}}}},
+        "/eventProcessing/operator/podSelector/app",
+    ),
+    (
+        "label value too long",
+        {"flink": {"componentLabels": {"jobmanager": {"component": "j" * 64}}}},
+        "/flink/componentLabels/jobmanager/component",
+    ),
+    (
+        "label value not a string",
+        {"flink": {"componentLabels": {"taskmanager": {"component": 1}}}},
+        "/flink/componentLabels/taskmanager/component",
+    ),
     ("namespace not DNS-1123", {"flink": {"operator": {"namespace": "Flink_Ops"}}}, "/flink/operator/namespace"),
     ("policy name not DNS-1123", {"denyAllIngress": {"policyName": "Deny All"}}, "/denyAllIngress/policyName"),
     ("deployment name with a dot", {"flink": {"deployments": [{"name": "a.b"}]}}, "/flink/deployments/0/name"),
     ("deny-all namespace twice", {"denyAllIngress": {"namespaces": ["a", "a"]}}, "/denyAllIngress/namespaces"),
     ("common label hiding a chart label", {"commonLabels": {"app.kubernetes.io/instance": "x"}}, "/commonLabels"),
-    *[(f"common label hiding {label}", {"commonLabels": {label: "x"}}, "/commonLabels")
-      for label in ("app.kubernetes.io/name", "app.kubernetes.io/managed-by", "app.kubernetes.io/component",
-                    "app.kubernetes.io/part-of", "helm.sh/chart")],
+    *[
+        (f"common label hiding {label}", {"commonLabels": {label: "x"}}, "/commonLabels")
+        for label in (
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/managed-by",
+            "app.kubernetes.io/component",
+            "app.kubernetes.io/part-of",
+            "helm.sh/chart",
+        )
+    ],
     ("unknown platform", {"platform": "gke"}, "/platform"),
-    ("unknown EP webhook source", {"eventProcessing": {"operator": {"webhookFrom": "api"}}},
-     "/eventProcessing/operator/webhookFrom"),
+    (
+        "unknown EP webhook source",
+        {"eventProcessing": {"operator": {"webhookFrom": "api"}}},
+        "/eventProcessing/operator/webhookFrom",
+    ),
     ("unknown Flink webhook source", {"flink": {"operator": {"webhookFrom": "api"}}}, "/flink/operator/webhookFrom"),
     ("unknown UI source", {"eventProcessing": {"instance": {"uiFrom": "lb"}}}, "/eventProcessing/instance/uiFrom"),
     ("unknown metrics source", {"flink": {"metrics": {"from": "prometheus"}}}, "/flink/metrics/from"),
     ("namespace too long", {"flink": {"operator": {"namespace": "n" * 64}}}, "/flink/operator/namespace"),
     ("policy name too long", {"denyAllIngress": {"policyName": "p" * 254}}, "/denyAllIngress/policyName"),
     ("instance name too long", {"eventProcessing": {"instance": {"name": "i" * 58}}}, "/eventProcessing/instance/name"),
-    ("instance name not DNS-1123", {"eventProcessing": {"instance": {"name": "My_EP"}}}, "/eventProcessing/instance/name"),
-    ("instance policy name not DNS-1123", {"eventProcessing": {"instance": {"policyName": "EP"}}},
-     "/eventProcessing/instance/policyName"),
+    (
+        "instance name not DNS-1123",
+        {"eventProcessing": {"instance": {"name": "My_EP"}}},
+        "/eventProcessing/instance/name",
+    ),
+    (
+        "instance policy name not DNS-1123",
+        {"eventProcessing": {"instance": {"policyName": "EP"}}},
+        "/eventProcessing/instance/policyName",
+    ),
     ("deployment name too long", {"flink": {"deployments": [{"name": "d" * 64}]}}, "/flink/deployments/0/name"),
     ("DNS namespace not DNS-1123", {"cluster": {"dns": {"namespace": "Kube_System"}}}, "/cluster/dns/namespace"),
     ("DNS namespace too long", {"cluster": {"dns": {"namespace": "n" * 64}}}, "/cluster/dns/namespace"),
     ("no DNS ports", {"cluster": {"dns": {"ports": []}}}, "/cluster/dns/ports"),
     ("no API server ports (schema)", {"cluster": {"kubernetesApi": {"ports": []}}}, "/cluster/kubernetesApi/ports"),
     ("API server port twice", {"cluster": {"kubernetesApi": {"ports": [443, 443]}}}, "/cluster/kubernetesApi/ports"),
-    ("bad IPv4 CIDR", {"eventProcessing": {"operator": {"webhookCIDRs": ["10.0.0.0/33"]}}},
-     "/eventProcessing/operator/webhookCIDRs/0"),
-    ("bad IPv6 CIDR", {"eventProcessing": {"operator": {"webhookCIDRs": ["fd00::/129"]}}},
-     "/eventProcessing/operator/webhookCIDRs/0"),
-    ("CIDR twice", {"flink": {"operator": {"webhookCIDRs": ["10.0.0.0/8", "10.0.0.0/8"]}}}, "/flink/operator/webhookCIDRs"),
-    ("metrics from namespaces without one", {"flink": {"metrics": {"from": "namespaces"}}}, "/flink/metrics/namespaces"),
+    (
+        "bad IPv4 CIDR",
+        {"eventProcessing": {"operator": {"webhookCIDRs": ["10.0.0.0/33"]}}},
+        "/eventProcessing/operator/webhookCIDRs/0",
+    ),
+    (
+        "bad IPv6 CIDR",
+        {"eventProcessing": {"operator": {"webhookCIDRs": ["fd00::/129"]}}},
+        "/eventProcessing/operator/webhookCIDRs/0",
+    ),
+    (
+        "CIDR twice",
+        {"flink": {"operator": {"webhookCIDRs": ["10.0.0.0/8", "10.0.0.0/8"]}}},
+        "/flink/operator/webhookCIDRs",
+    ),
+    (
+        "metrics from namespaces without one",
+        {"flink": {"metrics": {"from": "namespaces"}}},
+        "/flink/metrics/namespaces",
+    ),
     ("metrics namespace twice", {"flink": {"metrics": {"namespaces": ["a", "a"]}}}, "/flink/metrics/namespaces"),
     ("metrics namespace not DNS-1123", {"flink": {"metrics": {"namespaces": ["Mon"]}}}, "/flink/metrics/namespaces/0"),
     ("metrics namespace too long", {"flink": {"metrics": {"namespaces": ["n" * 64]}}}, "/flink/metrics/namespaces/0"),
     ("deny-all namespace not DNS-1123", {"denyAllIngress": {"namespaces": ["A"]}}, "/denyAllIngress/namespaces/0"),
     ("deny-all namespace too long", {"denyAllIngress": {"namespaces": ["n" * 64]}}, "/denyAllIngress/namespaces/0"),
-    ("extra rule without peers", {"flink": {"operator": {"extraIngress": [{"from": [], "ports": [{"port": 1}]}]}}},
-     "/flink/operator/extraIngress/0/from"),
-    ("extra rule without ports", {"flink": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
-                                                                           "ports": []}]}}},
-     "/flink/operator/extraIngress/0/ports"),
-    ("extra egress rule without destinations", {"flink": {"egress": {"extraEgress": [{"to": [], "ports": [{"port": 1}]}]}}},
-     "/flink/egress/extraEgress/0/to"),
-    ("extra egress rule without ports", {"flink": {"egress": {"extraEgress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
-                                                                                "ports": []}]}}},
-     "/flink/egress/extraEgress/0/ports"),
-    ("extra rule with an empty peer (schema)", {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
-     "/flink/operator/extraIngress/0/from/0"),
-    ("extra rule with an empty namespace selector (schema)", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"namespaceSelector": {}}], "ports": [{"port": 1}]}]}}}, "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector"),
-    ("extra rule mixing an ipBlock and a selector (schema)", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"port": 1}]}]}}},
-     "/flink/jobmanager/extraIngress/0/from/0"),
-    ("extra rule with no match expressions", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"namespaceSelector": {"matchExpressions": []}}], "ports": [{"port": 1}]}]}}},
-     "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector/matchExpressions"),
-    ("extra rule with a match expression without a key", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"podSelector": {"matchExpressions": [{"key": "", "operator": "Exists"}]}}], "ports": [{"port": 1}]}]}}},
-     "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key"),
-    ("extra rule with an unknown match operator", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "Like"}]}}], "ports": [{"port": 1}]}]}}},
-     "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/operator"),
-    ("extra rule with an unknown protocol", {"flink": {"operator": {"extraIngress": [
-        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 1, "protocol": "ICMP"}]}]}}},
-     "/flink/operator/extraIngress/0/ports/0/protocol"),
-    ("extra rule with a named port too long", {"flink": {"operator": {"extraIngress": [
-        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": "a-sixteen-chars0"}]}]}}},
-     "/flink/operator/extraIngress/0/ports/0/port"),
-    ("extra rule with a named port not a name", {"flink": {"operator": {"extraIngress": [
-        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": "Web_UI"}]}]}}},
-     "/flink/operator/extraIngress/0/ports/0/port"),
-    ("empty Kafka destination", {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{}]}}}}, "/flink/egress/kafka/to/0"),
-    ("Kafka destination mixing a CIDR and a namespace (schema)", {"flink": {"egress": {"kafka": {
-        "ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}}, "/flink/egress/kafka/to/0"),
-    ("Kafka destination with except and no CIDR", {"flink": {"egress": {"kafka": {
-        "ports": [9092], "to": [{"namespace": "kafka", "except": ["10.0.0.0/24"]}]}}}}, "/flink/egress/kafka/to/0"),
-    ("Kafka namespace not DNS-1123", {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"namespace": "Kafka"}]}}}},
-     "/flink/egress/kafka/to/0/namespace"),
-    ("Kafka namespace too long", {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"namespace": "k" * 64}]}}}},
-     "/flink/egress/kafka/to/0/namespace"),
-    ("Kafka port twice", {"flink": {"egress": {"kafka": {"ports": [9092, 9092], "to": []}}}}, "/flink/egress/kafka/ports"),
+    (
+        "extra rule without peers",
+        {"flink": {"operator": {"extraIngress": [{"from": [], "ports": [{"port": 1}]}]}}},
+        "/flink/operator/extraIngress/0/from",
+    ),
+    (
+        "extra rule without ports",
+        {"flink": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": []}]}}},
+        "/flink/operator/extraIngress/0/ports",
+    ),
+    (
+        "extra egress rule without destinations",
+        {"flink": {"egress": {"extraEgress": [{"to": [], "ports": [{"port": 1}]}]}}},
+        "/flink/egress/extraEgress/0/to",
+    ),
+    (
+        "extra egress rule without ports",
+        {"flink": {"egress": {"extraEgress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": []}]}}},
+        "/flink/egress/extraEgress/0/ports",
+    ),
+    (
+        "extra rule with an empty peer (schema)",
+        {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
+        "/flink/operator/extraIngress/0/from/0",
+    ),
+    (
+        "extra rule with an empty namespace selector (schema)",
+        {"flink": {"jobmanager": {"extraIngress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": 1}]}]}}},
+        "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector",
+    ),
+    (
+        "extra rule mixing an ipBlock and a selector (schema)",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {
+                            "from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}],
+                            "ports": [{"port": 1}],
+                        }
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0",
+    ),
+    (
+        "extra rule with no match expressions",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {"from": [{"namespaceSelector": {"matchExpressions": []}}], "ports": [{"port": 1}]}
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector/matchExpressions",
+    ),
+    (
+        "extra rule with a match expression without a key",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {
+                            "from": [{"podSelector": {"matchExpressions": [{"key": "", "operator": "Exists"}]}}],
+                            "ports": [{"port": 1}],
+                        }
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key",
+    ),
+    (
+        "extra rule with an unknown match operator",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {
+                            "from": [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "Like"}]}}],
+                            "ports": [{"port": 1}],
+                        }
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/operator",
+    ),
+    (
+        "extra rule with an unknown protocol",
+        {
+            "flink": {
+                "operator": {
+                    "extraIngress": [
+                        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 1, "protocol": "ICMP"}]}
+                    ]
+                }
+            }
+        },
+        "/flink/operator/extraIngress/0/ports/0/protocol",
+    ),
+    (
+        "extra rule with a named port too long",
+        {
+            "flink": {
+                "operator": {
+                    "extraIngress": [
+                        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": "a-sixteen-chars0"}]}
+                    ]
+                }
+            }
+        },
+        "/flink/operator/extraIngress/0/ports/0/port",
+    ),
+    (
+        "extra rule with a named port not a name",
+        {
+            "flink": {
+                "operator": {
+                    "extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": "Web_UI"}]}]
+                }
+            }
+        },
+        "/flink/operator/extraIngress/0/ports/0/port",
+    ),
+    (
+        "empty Kafka destination",
+        {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{}]}}}},
+        "/flink/egress/kafka/to/0",
+    ),
+    (
+        "Kafka destination mixing a CIDR and a namespace (schema)",
+        {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}},
+        "/flink/egress/kafka/to/0",
+    ),
+    (
+        "Kafka destination with except and no CIDR",
+        {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"namespace": "kafka", "except": ["10.0.0.0/24"]}]}}}},
+        "/flink/egress/kafka/to/0",
+    ),
+    (
+        "Kafka namespace not DNS-1123",
+        {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"namespace": "Kafka"}]}}}},
+        "/flink/egress/kafka/to/0/namespace",
+    ),
+    (
+        "Kafka namespace too long",
+        {"flink": {"egress": {"kafka": {"ports": [9092], "to": [{"namespace": "k" * 64}]}}}},
+        "/flink/egress/kafka/to/0/namespace",
+    ),
+    (
+        "Kafka port twice",
+        {"flink": {"egress": {"kafka": {"ports": [9092, 9092], "to": []}}}},
+        "/flink/egress/kafka/ports",
+    ),
 ]
 
 # Guards in the templates: these must fail even with --skip-schema-validation.
 GUARD_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("selector removed", {"flink": {"operator": {"podSelector": None}}}, "flink.operator.podSelector"),
-    ("component labels removed", {"flink": {"componentLabels": {"jobmanager": None}}}, "flink.componentLabels.jobmanager"),
-    ("EP operator selector removed", {"eventProcessing": {"operator": {"podSelector": None}}},
-     "eventProcessing.operator.podSelector"),
+    (
+        "component labels removed",
+        {"flink": {"componentLabels": {"jobmanager": None}}},
+        "flink.componentLabels.jobmanager",
+    ),
+    (
+        "EP operator selector removed",
+        {"eventProcessing": {"operator": {"podSelector": None}}},
+        "eventProcessing.operator.podSelector",
+    ),
     ("port zero", {"flink": {"ports": {"rest": 0}}}, "flink.ports.rest"),
-    ("port too big", {"eventProcessing": {"instance": {"ports": {"kafkaAdmin": 70000}}}},
-     "eventProcessing.instance.ports.kafkaAdmin"),
+    (
+        "port too big",
+        {"eventProcessing": {"instance": {"ports": {"kafkaAdmin": 70000}}}},
+        "eventProcessing.instance.ports.kafkaAdmin",
+    ),
     ("port as a string", {"flink": {"ports": {"rpc": "6123"}}}, "flink.ports.rpc"),
     ("port not whole", {"flink": {"operator": {"webhookPort": 9443.5}}}, "flink.operator.webhookPort"),
     ("metrics on without a port", {"flink": {"metrics": {"enabled": True}}}, "flink.metrics.port"),
     ("deployment without a name", {"flink": {"deployments": [{"namespace": "x"}]}}, "flink.deployments[0].name"),
     ("deployment listed twice", {"flink": {"deployments": [DEPLOYMENT, DEPLOYMENT]}}, "flink.deployments[1].name"),
     ("unknown webhook source", {"flink": {"operator": {"webhookFrom": "api"}}}, "flink.operator.webhookFrom"),
-    ("extra rule with an empty peer", {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
-     "flink.operator.extraIngress[0].from[0]"),
-    ("extra rule with an empty selector", {"flink": {"jobmanager": {"extraIngress": [
-        {"from": [{"namespaceSelector": {}}], "ports": [{"port": 1}]}]}}}, "flink.jobmanager.extraIngress[0].from[0].namespaceSelector"),
-    ("extra rule with a port entry without a port", {"eventProcessing": {"instance": {"extraIngress": [
-        {"from": [{"podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"protocol": "TCP"}]}]}}},
-     "eventProcessing.instance.extraIngress[0].ports[0]"),
-    ("kafka destination mixing cidr and namespace", {"flink": {"egress": {"enabled": True, "kafka": {
-        "ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]}}}}, "flink.egress.kafka.to[0]"),
-    ("no API server ports", {"flink": {"egress": {"enabled": True}}, "cluster": {"kubernetesApi": {"ports": []}}},
-     "cluster.kubernetesApi.ports"),
-    ("two groups under one policy name", {"eventProcessing": {"operator": {"policyName": "p"}}, "flink": {"operator": {"policyName": "p"}}},
-     "flink.operator.policyName"),
-    ("an operator named like a deployment's policy", {"flink": {"operator": {"policyName": "ibm-eventautomation-flink-jobmanager"}}},
-     "flink.deployments[0].name"),
+    (
+        "extra rule with an empty peer",
+        {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
+        "flink.operator.extraIngress[0].from[0]",
+    ),
+    (
+        "extra rule with an empty selector",
+        {"flink": {"jobmanager": {"extraIngress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": 1}]}]}}},
+        "flink.jobmanager.extraIngress[0].from[0].namespaceSelector",
+    ),
+    (
+        "extra rule with a port entry without a port",
+        {
+            "eventProcessing": {
+                "instance": {
+                    "extraIngress": [
+                        {"from": [{"podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"protocol": "TCP"}]}
+                    ]
+                }
+            }
+        },
+        "eventProcessing.instance.extraIngress[0].ports[0]",
+    ),
+    (
+        "kafka destination mixing cidr and namespace",
+        {
+            "flink": {
+                "egress": {
+                    "enabled": True,
+                    "kafka": {"ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]},
+                }
+            }
+        },
+        "flink.egress.kafka.to[0]",
+    ),
+    (
+        "no API server ports",
+        {"flink": {"egress": {"enabled": True}}, "cluster": {"kubernetesApi": {"ports": []}}},
+        "cluster.kubernetesApi.ports",
+    ),
+    (
+        "two groups under one policy name",
+        {"eventProcessing": {"operator": {"policyName": "p"}}, "flink": {"operator": {"policyName": "p"}}},
+        "flink.operator.policyName",
+    ),
+    (
+        "an operator named like a deployment's policy",
+        {"flink": {"operator": {"policyName": "ibm-eventautomation-flink-jobmanager"}}},
+        "flink.deployments[0].name",
+    ),
 ]
 
 

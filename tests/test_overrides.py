@@ -31,8 +31,16 @@ def test_metrics_port_is_the_users():
 
 
 def test_ep_ports_are_values():
-    objs = by_name(rendered({"eventProcessing": {"operator": {"webhookPort": 9000},
-                                                  "instance": {"ports": {"ui": 1, "kafkaAdmin": 2, "uiFrontend": 3, "uiBackend": 65535}}}}))
+    objs = by_name(
+        rendered(
+            {
+                "eventProcessing": {
+                    "operator": {"webhookPort": 9000},
+                    "instance": {"ports": {"ui": 1, "kafkaAdmin": 2, "uiFrontend": 3, "uiBackend": 65535}},
+                }
+            }
+        )
+    )
     assert _ports(objs["ibm-ep-operator"]) == [9000]
     assert _ports(objs["ibm-ep"]) == [1, 2, 3, 65535]
 
@@ -48,20 +56,33 @@ def test_operator_in_another_namespace_is_admitted_by_namespace_AND_labels():
     assert objs["ibm-eventautomation-flink-operator"]["metadata"]["namespace"] == "flink-operator"
     peers = objs[JM]["spec"]["ingress"][0]["from"]
     operator = [p for p in peers if "namespaceSelector" in p]
-    assert operator == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator"}},
-                         "podSelector": {"matchLabels": facts.labels("flink-operator")}}]
+    assert operator == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator"}},
+            "podSelector": {"matchLabels": facts.labels("flink-operator")},
+        }
+    ]
     # The deployment's own pods stay same-namespace peers; nothing admits a whole namespace.
     assert all("podSelector" in p for p in peers)
 
 
 def test_ep_instance_in_another_namespace_reaches_jobmanager_by_namespace_AND_labels():
-    objs = by_name(rendered({"eventProcessing": {"instance": {"namespace": "ep"}}, "flink": {"deployments": [
-        {"name": "ibm-eventautomation-flink", "namespace": "flink"}]}}))
+    objs = by_name(
+        rendered(
+            {
+                "eventProcessing": {"instance": {"namespace": "ep"}},
+                "flink": {"deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}]},
+            }
+        )
+    )
     assert objs["ibm-ep"]["metadata"]["namespace"] == "ep"
     assert objs[f"{JM}-stream-authoring"]["metadata"]["namespace"] == "flink"
     assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ep"}},
-         "podSelector": {"matchLabels": facts.labels("ep-instance")}}]
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ep"}},
+            "podSelector": {"matchLabels": facts.labels("ep-instance")},
+        }
+    ]
 
 
 def test_same_namespace_given_explicitly_adds_no_namespace_selector():
@@ -78,18 +99,29 @@ def test_instance_name_narrows_the_ep_selectors_and_names_the_policy():
 
 
 def test_selectors_are_overridable():
-    objs = by_name(rendered({"flink": {"operator": {"podSelector": {"app": "my-operator"}},
-                                       "componentLabels": {"jobmanager": {"component": "jm"}}}}))
+    objs = by_name(
+        rendered(
+            {
+                "flink": {
+                    "operator": {"podSelector": {"app": "my-operator"}},
+                    "componentLabels": {"jobmanager": {"component": "jm"}},
+                }
+            }
+        )
+    )
     assert objs["ibm-eventautomation-flink-operator"]["spec"]["podSelector"]["matchLabels"] == {
-        **facts.labels("flink-operator"), "app": "my-operator"}
+        **facts.labels("flink-operator"),
+        "app": "my-operator",
+    }
     assert objs[JM]["spec"]["podSelector"]["matchLabels"]["component"] == "jm"
 
 
 def test_a_deployment_selector_sharing_a_key_with_the_component_labels_names_it_once():
     """The component's own label wins, and the key appears once (a repeated key is a
     manifest the API server refuses; render() refuses it too)."""
-    objs = by_name(rendered({"flink": {"deployments": [
-        {"name": "x", "podSelector": {"component": "mine", "app": "y"}}]}}))
+    objs = by_name(
+        rendered({"flink": {"deployments": [{"name": "x", "podSelector": {"component": "mine", "app": "y"}}]}})
+    )
     assert objs["x-jobmanager"]["spec"]["podSelector"]["matchLabels"] == {"app": "y", "component": "jobmanager"}
     assert objs["x-taskmanager"]["spec"]["podSelector"]["matchLabels"] == {"app": "y", "component": "taskmanager"}
 
@@ -100,8 +132,13 @@ def test_render_refuses_a_repeated_key():
 
 
 def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
-    split = {"denyAllIngress": {"enabled": True}, "flink": {"operator": {"namespace": "fo"},
-             "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "fl"}]}}
+    split = {
+        "denyAllIngress": {"enabled": True},
+        "flink": {
+            "operator": {"namespace": "fo"},
+            "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "fl"}],
+        },
+    }
     deny = [o for o in rendered(split) if o["metadata"]["name"] == "default-deny-ingress"]
     assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "fo", "fl"])
     listed = {"denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]}}
@@ -111,14 +148,22 @@ def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
 
 
 def test_several_deployments_each_get_their_policies():
-    objs = rendered({"flink": {"deployments": [{"name": "ibm-eventautomation-flink"}, {"name": "orders", "namespace": "jobs"}]}})
+    objs = rendered(
+        {"flink": {"deployments": [{"name": "ibm-eventautomation-flink"}, {"name": "orders", "namespace": "jobs"}]}}
+    )
     orders = {o["metadata"]["name"]: o for o in objs if o["metadata"]["name"].startswith("orders-")}
-    assert sorted(orders) == ["orders-jobmanager", "orders-jobmanager-rpc-blob",
-                              "orders-jobmanager-stream-authoring", "orders-taskmanager"]
+    assert sorted(orders) == [
+        "orders-jobmanager",
+        "orders-jobmanager-rpc-blob",
+        "orders-jobmanager-stream-authoring",
+        "orders-taskmanager",
+    ]
     assert {o["metadata"]["namespace"] for o in orders.values()} == {"jobs"}
     # An entry without podSelector gets the labels of a FlinkDeployment of that name.
     assert orders["orders-jobmanager-rpc-blob"]["spec"]["podSelector"]["matchLabels"] == {
-        **facts.labels("flink"), "app.kubernetes.io/instance": "orders"}
+        **facts.labels("flink"),
+        "app.kubernetes.io/instance": "orders",
+    }
 
 
 def test_common_labels_reach_every_object():
@@ -127,22 +172,33 @@ def test_common_labels_reach_every_object():
 
 def test_deny_all_covers_a_namespace_whose_only_flink_policy_is_beyond_the_page():
     """Decision deny-all-namespaces: every namespace an enabled ingress policy lives in, whichever it is."""
-    values = {"denyAllIngress": {"enabled": True}, "acknowledge": {"denyAllWithoutProductPolicies": True},
-              "flink": {"jobmanager": {"enabled": False}, "jobmanagerRpcBlob": {"enabled": False},
-                        "jobmanagerStreamAuthoring": {"enabled": False}, "taskmanager": {"enabled": False},
-                        "taskmanagerRpcData": {"enabled": True},
-                        "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}]}}
+    values = {
+        "denyAllIngress": {"enabled": True},
+        "acknowledge": {"denyAllWithoutProductPolicies": True},
+        "flink": {
+            "jobmanager": {"enabled": False},
+            "jobmanagerRpcBlob": {"enabled": False},
+            "jobmanagerStreamAuthoring": {"enabled": False},
+            "taskmanager": {"enabled": False},
+            "taskmanagerRpcData": {"enabled": True},
+            "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}],
+        },
+    }
     deny = [o for o in rendered(values) if o["metadata"]["name"] == "default-deny-ingress"]
     assert "flink" in {o["metadata"]["namespace"] for o in deny}
 
 
 def test_names_that_look_like_yaml_booleans_or_numbers_stay_strings():
     """Found by the property test: a policy named `n` rendered as `name: n`, which YAML reads as false."""
-    values = {"eventProcessing": {"operator": {"policyName": "n"}, "instance": {"namespace": "on"}},
-              "flink": {"operator": {"namespace": "null"}, "deployments": [{"name": "yes", "namespace": "123"}]},
-              "denyAllIngress": {"enabled": True}}
+    values = {
+        "eventProcessing": {"operator": {"policyName": "n"}, "instance": {"namespace": "on"}},
+        "flink": {"operator": {"namespace": "null"}, "deployments": [{"name": "yes", "namespace": "123"}]},
+        "denyAllIngress": {"enabled": True},
+    }
     objs = rendered(values)
     assert all(isinstance(o["metadata"]["name"], str) and isinstance(o["metadata"]["namespace"], str) for o in objs)
     jm = next(o for o in objs if o["metadata"]["name"] == "yes-jobmanager")
     assert jm["metadata"]["namespace"] == "123"
-    assert jm["spec"]["ingress"][0]["from"][2]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "null"}
+    assert jm["spec"]["ingress"][0]["from"][2]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "null"
+    }

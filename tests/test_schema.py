@@ -124,4 +124,5 @@ def test_every_key_with_a_default_is_required(path: tuple[str, ...]):
     del parent[path[-1]]
     errors = list(VALIDATOR.iter_errors(values))
     assert any(e.validator == "required" and repr(path[-1]) in e.message for e in errors), (
-        f"{'.'.join(path)}: removing it passes the schema")
+        f"{'.'.join(path)}: removing it passes the schema"
+    )
