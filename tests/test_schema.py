@@ -104,8 +104,8 @@ def _settings(values: Any, schema: dict[str, Any], path: tuple[str, ...] = ()) -
         return
     for key, value in values.items():
         if key in schema.get("properties", {}) and value is not None:
-            yield path + (key,)
-            yield from _settings(value, schema["properties"][key], path + (key,))
+            yield (*path, key)
+            yield from _settings(value, schema["properties"][key], (*path, key))
 
 
 # helm itself supplies `global` to every chart, so the chart never needs it set.
