@@ -72,7 +72,7 @@ def test_kills_what_the_test_sees_reports_the_planted_survivor_and_never_touches
     planted = results["flip-protocol"]
     assert planted.status == "survived"
     text = report(list(results.values()), toy, {}, 1.0)
-    assert "SURVIVED templates/policy.yaml:11 [flip-protocol]" in text
+    assert "SURVIVED templates/policy.yaml:11 flip-protocol templates/policy.yaml: - protocol: TCP => - protocol: UDP" in text
     assert "    -        - protocol: TCP" in text and "    +        - protocol: UDP" in text
 
 

@@ -75,7 +75,7 @@ def report(results: list[runner.Result], chart: Path, equivalent: dict[str, str]
     lines = []
     for r in sorted((r for r in results if r.status == "survived"), key=lambda r: (r.mutant.file, r.mutant.line)):
         m = r.mutant
-        lines.append(f"SURVIVED {m.file}:{m.line} [{m.operator}] {m.key}")
+        lines.append(f"SURVIVED {m.file}:{m.line} {m.key}")
         lines += [f"    {d}" for d in m.diff(chart) if d[:1] in "+-" and d[:3] not in ("---", "+++")]
     keys = {r.mutant.key for r in results}
     stale = sorted(k for k in equivalent if k not in keys)
