@@ -72,7 +72,10 @@ def test_kills_what_the_test_sees_reports_the_planted_survivor_and_never_touches
     planted = results["flip-protocol"]
     assert planted.status == "survived"
     text = report(list(results.values()), toy, {}, 1.0)
-    assert "SURVIVED templates/policy.yaml:11 flip-protocol templates/policy.yaml: - protocol: TCP => - protocol: UDP" in text
+    assert (
+        "SURVIVED templates/policy.yaml:11 flip-protocol templates/policy.yaml: - protocol: TCP => - protocol: UDP"
+        in text
+    )
     assert "    -        - protocol: TCP" in text and "    +        - protocol: UDP" in text
 
 
@@ -97,20 +100,24 @@ def test_a_mutant_cannot_write_outside_its_copy(tmp_path: Path):
     assert not (tmp_path / "outside.yaml").exists()
 
 
-def test_own_suite_first_then_the_stages_that_killed_that_operator():
+def test_own_suite_first_then_the_quickest_expected_kill_for_that_operator():
     fast, own, killer = (
         runner.Stage(n, lambda c: [], seconds=s)
         for n, s in (
-            ("helm-unittest tests/a_test.yaml", 0.1),
+            ("helm-unittest tests/a_test.yaml", 0.5),
             ("helm-unittest tests/policy_test.yaml", 5.0),
             ("helm-unittest tests/z_test.yaml", 1.0),
         )
     )
-    scheduler = runner.Scheduler([fast, own, killer, runner.Stage("tests/test_x.py", lambda c: [], seconds=0.5)])
+    scheduler = runner.Scheduler([fast, own, killer, runner.Stage("tests/test_x.py", lambda c: [], seconds=5.0)])
     m = Mutant("flip", "templates/policy.yaml", 1, "", "", {})
     assert [s.name for s in scheduler.plan(m)][:2] == [own.name, fast.name]
-    scheduler.killed(m, killer.name)
+    for _ in range(5):  # 1 s that always kills beats 0.5 s that never does, given enough evidence
+        scheduler.record(m, [fast.name, killer.name], [killer.name])
     assert [s.name for s in scheduler.plan(m)][:2] == [own.name, killer.name]
+    # another operator has no history: fastest first
+    other = Mutant("drop", "templates/policy.yaml", 1, "", "", {})
+    assert [s.name for s in scheduler.plan(other)][:2] == [own.name, fast.name]
 
 
 def test_slow_layers_only_when_thorough():

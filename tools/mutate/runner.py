@@ -176,35 +176,41 @@ def _module_of(classname: str, file: str | None) -> str:
 
 class Scheduler:
     """Orders a mutant's test stages: the helm-unittest suite named after the mutated
-    template first, then whichever stages killed most mutants of the same operator so far,
-    then the fastest. Order only changes how soon a mutant dies, never whether it does:
-    every stage runs until one fails. Pytest modules run in one process (one start-up),
-    ordered the same way."""
+    template first, then by expected time to a kill for that operator so far (a stage's
+    baseline time divided by how often it killed when it ran, with a prior of one kill in
+    two runs). Order only changes how soon a mutant dies, never whether it does: every
+    stage runs until one fails. Pytest modules run in one process (one start-up), ordered
+    the same way."""
 
     def __init__(self, stages: Sequence[Stage]):
         self.unit = [s for s in stages if not s.name.endswith(".py")]
         self.modules = [s for s in stages if s.name.endswith(".py")]
+        self.runs: Counter[tuple[str, str]] = Counter()
         self.kills: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
+
+    def _cost(self, operator: str, name: str, seconds: float) -> float:
+        return max(seconds, 0.05) * (self.runs[operator, name] + 2) / (self.kills[operator, name] + 1)
 
     def plan(self, mutant: Mutant) -> list[Stage]:
         own = f"/{Path(mutant.file).stem}_test.yaml"
         with self.lock:
-
-            def rank(s: Stage) -> tuple[bool, int, float]:
-                return (not s.name.endswith(own), -self.kills[mutant.operator, s.name], s.seconds)
-
-            modules = [s.name for s in sorted(self.modules, key=rank)]
-            pytest = Stage(
-                "pytest", _pytest_command(modules), seconds=sum(s.seconds for s in self.modules), schema=True
+            modules = [
+                s.name for s in sorted(self.modules, key=lambda s: self._cost(mutant.operator, s.name, s.seconds))
+            ]
+            seconds = sum(s.seconds for s in self.modules)
+            staged = self.unit + ([Stage("pytest", _pytest_command(modules), seconds=seconds)] if modules else [])
+            return sorted(
+                staged, key=lambda s: (not s.name.endswith(own), self._cost(mutant.operator, s.name, s.seconds))
             )
-            pytest_kills = sum(self.kills[mutant.operator, m] for m in modules)
-            staged = self.unit + ([pytest] if modules else [])
-            return sorted(staged, key=lambda s: rank(s) if s is not pytest else (True, -pytest_kills, s.seconds))
 
-    def killed(self, mutant: Mutant, stage: str) -> None:
+    def record(self, mutant: Mutant, ran: Sequence[str], killers: Sequence[str]) -> None:
+        """`ran`: the stages (and pytest modules) that ran; `killers`: the ones that failed."""
         with self.lock:
-            self.kills[mutant.operator, stage] += 1
+            for name in ran:
+                self.runs[mutant.operator, name] += 1
+            for name in killers:
+                self.kills[mutant.operator, name] += 1
 
 
 def _first_failure(proc: subprocess.CompletedProcess[str]) -> str:
@@ -232,25 +238,30 @@ def run_one(
         if why := stillborn(chart, helm):
             return Result(mutant, "stillborn", "helm", time.monotonic() - t0, why)
         schema_only = all(rel.endswith(".json") for rel in mutant.files)
+        ran: list[str] = []  # stages and pytest modules that ran, for the scheduler's odds
         for stage in scheduler.plan(mutant):
             if schema_only and not stage.schema:
                 continue
+            argv = stage.argv(chart)
             try:
-                proc = _run(stage.argv(chart), chart)
+                proc = _run(argv, chart)
             except subprocess.TimeoutExpired:
                 return Result(mutant, "timeout", stage.name, time.monotonic() - t0)
-            if proc.returncode != 0:
-                failure = _first_failure(proc)
-                credit = failure.split("::")[0] if stage.name == "pytest" else stage.name
-                scheduler.killed(mutant, credit)
-                killer = (
-                    failure
-                    if stage.name == "pytest"
-                    else stage.name
-                    if failure.startswith("exit ")
-                    else f"helm-unittest {failure}"
-                )
-                return Result(mutant, "killed", killer, time.monotonic() - t0, proc.stdout[-2000:])
+            modules = argv[len(_pytest([])) :] if stage.name == "pytest" else []
+            if proc.returncode == 0:
+                ran += [stage.name, *modules]
+                continue
+            failure = _first_failure(proc)
+            if stage.name == "pytest":
+                module = failure.split("::")[0]
+                ran += ["pytest", *(modules[: modules.index(module) + 1] if module in modules else modules)]
+                scheduler.record(mutant, ran, ["pytest", module])
+                killer = failure
+            else:
+                scheduler.record(mutant, [*ran, stage.name], [stage.name])
+                killer = stage.name if failure.startswith("exit ") else f"helm-unittest {failure}"
+            return Result(mutant, "killed", killer, time.monotonic() - t0, proc.stdout[-2000:])
+        scheduler.record(mutant, ran, [])
     return Result(mutant, "survived", "", time.monotonic() - t0)
 
 
