@@ -281,6 +281,77 @@ SCHEMA_CASES: list[tuple[str, dict[str, Any], str]] = [
         {"flink": {"egress": {"kafka": {"ports": [9092, 9092], "to": []}}}},
         "/flink/egress/kafka/ports",
     ),
+    (
+        "match expression without a key",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {
+                            "from": [{"podSelector": {"matchExpressions": [{"operator": "Exists"}]}}],
+                            "ports": [{"port": 1}],
+                        }
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0",
+    ),
+    (
+        "match expression without an operator",
+        {
+            "flink": {
+                "jobmanager": {
+                    "extraIngress": [
+                        {"from": [{"podSelector": {"matchExpressions": [{"key": "a"}]}}], "ports": [{"port": 1}]}
+                    ]
+                }
+            }
+        },
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0",
+    ),
+    (
+        "ipBlock without a CIDR",
+        {
+            "flink": {
+                "operator": {
+                    "extraIngress": [{"from": [{"ipBlock": {"except": ["10.0.0.0/24"]}}], "ports": [{"port": 1}]}]
+                }
+            }
+        },
+        "/flink/operator/extraIngress/0/from/0/ipBlock",
+    ),
+    (
+        "port entry without a port (schema)",
+        {
+            "flink": {
+                "operator": {
+                    "extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP"}]}]
+                }
+            }
+        },
+        "/flink/operator/extraIngress/0/ports/0",
+    ),
+    (
+        "extra rule with no from key",
+        {"flink": {"operator": {"extraIngress": [{"ports": [{"port": 1}]}]}}},
+        "/flink/operator/extraIngress/0",
+    ),
+    (
+        "extra rule with no ports key",
+        {"flink": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}}},
+        "/flink/operator/extraIngress/0",
+    ),
+    (
+        "extra egress rule with no to key",
+        {"flink": {"egress": {"extraEgress": [{"ports": [{"port": 1}]}]}}},
+        "/flink/egress/extraEgress/0",
+    ),
+    (
+        "extra egress rule with no ports key",
+        {"flink": {"egress": {"extraEgress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}}},
+        "/flink/egress/extraEgress/0",
+    ),
 ]
 
 # Guards in the templates: these must fail even with --skip-schema-validation.
