@@ -91,6 +91,8 @@ def test_equivalents_are_left_out_of_the_score(toy: Path):
     m = Mutant("test", "values.yaml", 1, "port: 8443", "port: 8444", {"values.yaml": "port: 8444\n"})
     results = [runner.Result(m, "equivalent"), runner.Result(m, "killed", "t"), runner.Result(m, "survived")]
     assert "mutation score: 1/2 killed (50.0%); 1 survived, 1 equivalent" in report(results, toy, {}, 1.0)
+    stale = report(results, toy, {"shift-port templates/gone.yaml: port: 1 => port: 2": "why"}, 1.0)
+    assert "equivalent.yaml lists 1 mutant(s) no operator produces any more" in stale
 
 
 def test_a_mutant_cannot_write_outside_its_copy(tmp_path: Path):

@@ -77,7 +77,8 @@ def report(results: list[runner.Result], chart: Path, equivalent: dict[str, str]
         m = r.mutant
         lines.append(f"SURVIVED {m.file}:{m.line} {m.key}")
         lines += [f"    {d}" for d in m.diff(chart) if d[:1] in "+-" and d[:3] not in ("---", "+++")]
-    keys = {r.mutant.key for r in results}
+    # Stale only against the whole set: a filtered run (--only, --rerun-survivors) sees a part.
+    keys = {m.key for m in generate(chart)}
     stale = sorted(k for k in equivalent if k not in keys)
     if stale:
         lines.append(f"equivalent.yaml lists {len(stale)} mutant(s) no operator produces any more:")
