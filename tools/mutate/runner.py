@@ -34,7 +34,7 @@ STILLBORN = re.compile(
 # slow (--thorough adds them); the mutation tests themselves would recurse; the README's
 # staleness check fails for every schema change (a developer regenerates it, `make docs`);
 # test_helm_unittest.py runs the same suites the runner already ran first.
-SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix.py")
+SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix*.py")
 # --quick, a developer's inner loop, also leaves out the connectivity layer (most of the time).
 QUICK_SKIPS = ("tests/connectivity/*",)
 NEVER = ("tests/mutate/*", "tests/test_docs.py", "tests/test_generated*.py", "tests/test_helm_unittest.py")
