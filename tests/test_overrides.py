@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import yaml
+
 from tests.conftest import rendered
 from tools import facts
 from tools.paths import CHART
-from tools.render import NAMESPACE, by_name
+from tools.render import NAMESPACE, by_name, parse
 from tools.values import chart_defaults
 
 JM = "ibm-eventautomation-flink-jobmanager"
@@ -119,6 +122,21 @@ def test_selectors_are_overridable():
         "app": "my-operator",
     }
     assert objs[JM]["spec"]["podSelector"]["matchLabels"]["component"] == "jm"
+
+
+def test_a_deployment_selector_sharing_a_key_with_the_component_labels_names_it_once():
+    """The component's own label wins, and the key appears once (a repeated key is a
+    manifest the API server refuses; render() refuses it too)."""
+    objs = by_name(
+        rendered({"flink": {"deployments": [{"name": "x", "podSelector": {"component": "mine", "app": "y"}}]}})
+    )
+    assert objs["x-jobmanager"]["spec"]["podSelector"]["matchLabels"] == {"app": "y", "component": "jobmanager"}
+    assert objs["x-taskmanager"]["spec"]["podSelector"]["matchLabels"] == {"app": "y", "component": "taskmanager"}
+
+
+def test_render_refuses_a_repeated_key():
+    with pytest.raises(yaml.YAMLError, match="repeated key"):
+        parse("spec:\n  podSelector:\n    matchLabels:\n      a: x\n      a: y\n")
 
 
 def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tools.generate.schema import resolve
-from tools.paths import CHART, ROOT
+from tools.paths import CHART, REPO_CHART, ROOT
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -38,7 +38,8 @@ LEAVES = list(_leaves(VALUES, SCHEMA))
 
 def test_top_level_values_schema_is_a_link_to_the_charts():
     link = ROOT / "values-schema.json"
-    assert link.is_symlink() and link.resolve() == (CHART / "values.schema.json").resolve()
+    # The clone's layout, whichever chart copy the other tests read (EPNP_CHART).
+    assert link.is_symlink() and link.resolve() == (REPO_CHART / "values.schema.json").resolve()
 
 
 def test_values_yaml_is_valid_against_the_schema():
@@ -93,3 +94,35 @@ def test_every_schema_property_is_in_values_yaml_or_a_list_item():
                 yield sub_path
 
     assert set(walk(SCHEMA, "")) == covered
+
+
+def _settings(values: Any, schema: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every key values.yaml sets to something other than null in a settings
+    object (one the schema lists `properties` for; label maps and list items excluded)."""
+    schema = _resolve(schema)
+    if not isinstance(values, dict):
+        return
+    for key, value in values.items():
+        if key in schema.get("properties", {}) and value is not None:
+            yield (*path, key)
+            yield from _settings(value, schema["properties"][key], (*path, key))
+
+
+# helm itself supplies `global` to every chart, so the chart never needs it set.
+SETTINGS = [p for p in _settings(VALUES, SCHEMA) if p != ("global",)]
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+@pytest.mark.parametrize("path", SETTINGS, ids=[".".join(p) for p in SETTINGS])
+def test_every_key_with_a_default_is_required(path: tuple[str, ...]):
+    """Setting a key to null deletes it from helm's merged values; a key the templates
+    read without a fallback must then fail the schema, not render with a nil."""
+    values = json.loads(json.dumps(VALUES))
+    parent = values
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    errors = list(VALIDATOR.iter_errors(values))
+    assert any(e.validator == "required" and repr(path[-1]) in e.message for e in errors), (
+        f"{'.'.join(path)}: removing it passes the schema"
+    )

@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART = ROOT / "charts" / "ibm-ep-network-policies"
+# The chart in the clone; EPNP_CHART points every test at another copy of it (tools/mutate
+# runs the tests on a mutated private copy, never on this tree).
+REPO_CHART = ROOT / "charts" / "ibm-ep-network-policies"
+CHART = Path(os.environ["EPNP_CHART"]).resolve() if os.environ.get("EPNP_CHART") else REPO_CHART
 FACTS = ROOT / "tools" / "facts" / "network-policies.yaml"
 # The page as it reads for EP 1.1 to 1.5: what differs from the 1.0 page, and its objects.
 FACTS_EP15 = ROOT / "tools" / "facts" / "network-policies-ep-1.5.yaml"

@@ -12,7 +12,7 @@ no bridge. The veth pair is created inside the node namespace with its peer end 
 in the pod's, so nothing ever exists in the host's namespace.
 
 The calling thread enters the node namespace for the lab's lifetime: whatever it starts inherits
-it, so tools/controlplane.py starts etcd and kube-apiserver there unchanged, and helm and the API
+it, so tools/e2e/controlplane.py starts etcd and kube-apiserver there unchanged, and helm and the API
 client reach 127.0.0.1 there. Only this thread moves (setns is per thread); it moves back on stop.
 
 Cleanup mirrors the control plane's: processes in their own process groups, killed by PID
