@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tools.e2e import lab as labmod
+from tools.e2e import reaper
 from tools.e2e.lab import unavailable
 from tools.paths import ROOT
 
@@ -33,7 +34,8 @@ SYSCTLS = ("net/ipv4/ip_forward", "net/ipv4/icmp_ratelimit", "net/ipv4/icmp_rate
 
 def host_state() -> dict[str, Any]:
     """What the lab must not change, read in this thread's namespace (the host's: no lab is live)."""
-    assert not labmod._live, "a lab is live in this process: this thread is not in the host's namespace"
+    labs = [o for o in reaper.live if isinstance(o, labmod.Lab)]
+    assert not labs, "a lab is live in this process: this thread is not in the host's namespace"
 
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout

@@ -16,7 +16,6 @@ Python) PR_SET_PDEATHSIG in the children plus a sweep of stale temp dirs.
 
 from __future__ import annotations
 
-import atexit
 import base64
 import ctypes
 import http.client
@@ -30,13 +29,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from tools.e2e import reaper
 from tools.e2e.client import HOST, Client
 from tools.paths import BIN
 
@@ -127,38 +125,6 @@ def _make_pki(d: Path) -> None:
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
 
-_live: list[ControlPlane] = []
-_prev_handlers: dict[int, Any] = {}
-_handlers_installed = False
-
-
-def _stop_all() -> None:
-    for cp in list(_live):
-        cp.stop()
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    _stop_all()
-    prev = _prev_handlers.get(signum)
-    if callable(prev):
-        prev(signum, frame)  # e.g. Python's default SIGINT -> KeyboardInterrupt
-    else:
-        # Also for SIGTERM: unwinds try/finally, and pytest then aborts the
-        # session instead of running more tests against a stopped server.
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def _install_handlers() -> None:
-    if _handlers_installed:
-        return
-    globals()["_handlers_installed"] = True
-    atexit.register(_stop_all)
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be set from the main thread
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        _prev_handlers[sig] = signal.signal(sig, _on_signal)
-
-
 class ControlPlane:
     """A running etcd + kube-apiserver. Use ControlPlane.start() as a context manager."""
 
@@ -183,10 +149,9 @@ class ControlPlane:
         if missing:
             raise ControlPlaneError(f"missing {', '.join(map(str, missing))}: run `make e2e-tools`")
         _sweep_stale_dirs()
-        _install_handlers()
         for attempt in range(1, attempts + 1):
             cp = cls(Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")))
-            _live.append(cp)
+            reaper.track(cp)
             try:
                 cp._start(bin_dir, timeout)
                 return cp
@@ -334,8 +299,7 @@ class ControlPlane:
                     continue
             p.poll()
         shutil.rmtree(self.dir, ignore_errors=True)
-        if self in _live:
-            _live.remove(self)
+        reaper.untrack(self)
 
     def __enter__(self) -> ControlPlane:
         return self
@@ -350,8 +314,8 @@ def dry_run(objects: Iterable[Mapping[str, Any]], cp: ControlPlane | None = None
     Uses cp, else the control plane already running in this process (the e2e
     session fixture), else starts one just for this call.
     """
-    if cp is None and _live:
-        cp = _live[-1]
+    if cp is None:
+        cp = next((o for o in reversed(reaper.live) if isinstance(o, ControlPlane)), None)
     if cp is not None:
         return cp.dry_run(objects)
     with ControlPlane.start() as tmp:

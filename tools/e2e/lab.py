@@ -23,7 +23,6 @@ SIGKILLed run) are swept on the next start, after killing any process still insi
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ipaddress
 import json
@@ -39,9 +38,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from tools.e2e import reaper
 from tools.e2e.controlplane import ControlPlane, _pdeathsig, _sweep_stale_dirs
 from tools.e2e.probe import setns
 from tools.paths import BIN, ROOT
@@ -167,37 +166,6 @@ class Agent:
         return out
 
 
-_live: list[Lab] = []
-_prev_handlers: dict[int, Any] = {}
-_handlers_installed = False
-
-
-def _stop_all() -> None:
-    for lab in list(_live):
-        lab.stop()
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    _stop_all()
-    prev = _prev_handlers.get(signum)
-    if callable(prev):
-        prev(signum, frame)  # e.g. the control plane's handler, then KeyboardInterrupt
-    else:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def _install_handlers() -> None:
-    global _handlers_installed
-    if _handlers_installed:
-        return
-    _handlers_installed = True
-    atexit.register(_stop_all)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        _prev_handlers[sig] = signal.signal(sig, _on_signal)
-
-
 class Lab:
     """A running lab. Use Lab.start() as a context manager."""
 
@@ -225,9 +193,8 @@ class Lab:
         if threading.current_thread() is not threading.main_thread():
             raise LabError("start the lab from the main thread (it moves that thread into the node namespace)")
         sweep()
-        _install_handlers()
         lab = cls(pod_cidr)
-        _live.append(lab)
+        reaper.track(lab)
         try:
             lab._start(controlplane)
         except BaseException:
@@ -374,8 +341,7 @@ class Lab:
         self.netns.clear()
         self.hosts.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
-        if self in _live:
-            _live.remove(self)
+        reaper.untrack(self)
 
     def __enter__(self) -> Lab:
         return self

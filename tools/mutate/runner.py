@@ -69,7 +69,8 @@ class Result:
 
 def copy_chart(source: Path, into: Path) -> Path:
     dest = into / source.name
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("*.tmp"))
+    # symlinks kept: ci/ links to examples/, and test_ct checks they are links
+    shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns("*.tmp"))
     return dest
 
 

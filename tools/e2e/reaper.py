@@ -1,0 +1,65 @@
+"""What the e2e layers start (control planes, dataplane labs) is stopped at exit and on SIGINT or
+SIGTERM, whatever a test was doing.
+
+    reaper.track(obj)     # obj.stop() is idempotent; call before starting anything
+    reaper.untrack(obj)   # from obj.stop()
+
+On a signal every live object is stopped in the order it was tracked (a lab before the control
+plane it started inside its node namespace, so the lab returns its thread home first), then the
+handler installed before ours runs (Python's SIGINT -> KeyboardInterrupt); for SIGTERM we raise
+KeyboardInterrupt too, which unwinds try/finally and makes pytest abort the session instead of
+running more tests against stopped servers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+from types import FrameType
+from typing import Any, Protocol
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+live: list[Stoppable] = []
+_prev_handlers: dict[int, Any] = {}
+_installed = False
+
+
+def stop_all() -> None:
+    for obj in list(live):
+        obj.stop()
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    stop_all()
+    prev = _prev_handlers.get(signum)
+    if callable(prev):
+        prev(signum, frame)
+    else:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(stop_all)
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        _prev_handlers[sig] = signal.signal(sig, _on_signal)
+
+
+def track(obj: Stoppable) -> None:
+    _install()
+    live.append(obj)
+
+
+def untrack(obj: Stoppable) -> None:
+    if obj in live:
+        live.remove(obj)
