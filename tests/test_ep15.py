@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import rendered
 from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages
 from tools import facts
-from tools.paths import CHART, ROOT
+from tools.paths import CHART, REPO_CHART, ROOT
 from tools.policy import normal
 from tools.render import by_name
 from tools.values import merge
@@ -76,8 +76,8 @@ def test_the_examples_header_says_what_it_reproduces_and_how_to_install_it(path)
     assert "EP 1.1 to 1.5" in header
     m = re.search(r"helm install \S+ (\S+) .*?-f (\S+)", header.replace("\\\n#", " "), flags=re.S)
     assert m, header
-    assert (ROOT / m.group(1)).resolve() == CHART.resolve()
-    assert (ROOT / m.group(2)).resolve() == path.resolve()
+    assert (ROOT / m.group(1)).resolve() == REPO_CHART.resolve()  # the path in the repository
+    assert (ROOT / m.group(2)).resolve() == (REPO_CHART / path.relative_to(CHART)).resolve()
 
 
 def test_flink_operator_443_holds_for_the_1_0_page_only():

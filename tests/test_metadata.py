@@ -15,7 +15,7 @@ import yaml
 
 from tools import paths
 from tools.generate import Tree
-from tools.paths import CHART, ROOT
+from tools.paths import CHART, REPO_CHART, ROOT
 
 META: dict[str, Any] = yaml.safe_load((CHART / "Chart.yaml").read_text())
 ANNOTATIONS: dict[str, str] = META["annotations"]
@@ -136,13 +136,14 @@ def test_package_ships_readme_license_and_template_tests_but_not_the_unittest_su
 
 @pytest.mark.parametrize("helm", sorted(HELMS))
 def test_helm_show_readme_of_the_package_prints_the_generated_readme(tmp_path: Path, helm: str) -> None:
-    archive = package(CHART, tmp_path, HELMS[helm])
+    # The repository's chart, also under EPNP_CHART: the README is generated from the repository's sources.
+    archive = package(REPO_CHART, tmp_path, HELMS[helm])
     shown = subprocess.run(
         [str(HELMS[helm]), "show", "readme", str(archive)], capture_output=True, text=True, check=True
     ).stdout
-    generated = Tree().artefacts()[CHART / "README.md"]()
+    generated = Tree().artefacts()[REPO_CHART / "README.md"]()
     assert shown == generated + "\n"  # the file, byte for byte, and the newline helm prints after it
-    assert (CHART / "README.md").read_text() == generated
+    assert (REPO_CHART / "README.md").read_text() == generated
 
 
 @pytest.mark.parametrize("helm", sorted(HELMS))

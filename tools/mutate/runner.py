@@ -33,8 +33,8 @@ STILLBORN = re.compile(
 # Never run against a mutant: the e2e layer and the whole-matrix connectivity check are
 # slow (--thorough adds them); the mutation tests themselves would recurse; the README's
 # staleness check fails for every schema change (a developer regenerates it, `make generate`);
-# test_helm_unittest.py runs the same suites the runner already ran first; test_package.py
-# packages fresh git clones of the repository, which never contain the mutant.
+# test_helm_unittest.py runs the same suites the runner already ran first; test_package.py and
+# test_signing.py package fresh git clones of the repository, which never contain the mutant.
 SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix*.py")
 # --quick, a developer's inner loop, also leaves out the connectivity layer (most of the time).
 QUICK_SKIPS = ("tests/connectivity/*",)
@@ -43,6 +43,7 @@ NEVER = (
     "tests/test_generated*.py",
     "tests/test_helm_unittest.py",
     "tests/test_package.py",
+    "tests/test_signing.py",
 )
 STAGE_TIMEOUT = 1200
 
