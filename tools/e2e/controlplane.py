@@ -285,19 +285,8 @@ class ControlPlane:
         """Idempotent: kill both process groups (API server first), remove the temp dir."""
         for name in ("kube-apiserver", "etcd"):
             p = self.procs.pop(name, None)
-            if p is None:
-                continue
-            for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)  # pid == pgid: start_new_session
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            p.poll()
+            if p is not None:
+                reaper.kill_group(p, term_grace=10.0)
         shutil.rmtree(self.dir, ignore_errors=True)
         reaper.untrack(self)
 

@@ -305,16 +305,7 @@ class Lab:
         p = self.procs.pop(name, None)
         if p is None:
             return
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(p.pid, sig)  # pid == pgid: start_new_session
-            except ProcessLookupError:
-                break
-            try:
-                p.wait(grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        reaper.kill_group(p, term_grace=5.0)
         for f in (p.stdin, p.stdout):
             if f:
                 f.close()

@@ -14,7 +14,9 @@ running more tests against stopped servers.
 from __future__ import annotations
 
 import atexit
+import os
 import signal
+import subprocess
 import threading
 from types import FrameType
 from typing import Any, Protocol
@@ -53,6 +55,22 @@ def _install() -> None:
         return  # signal handlers can only be set from the main thread
     for sig in (signal.SIGINT, signal.SIGTERM):
         _prev_handlers[sig] = signal.signal(sig, _on_signal)
+
+
+def kill_group(p: subprocess.Popen[Any], term_grace: float) -> None:
+    """SIGTERM a child's process group (started with start_new_session, so pid == pgid), then SIGKILL
+    if it is still there after term_grace seconds."""
+    for sig, grace in ((signal.SIGTERM, term_grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            p.wait(grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    p.poll()
 
 
 def track(obj: Stoppable) -> None:
