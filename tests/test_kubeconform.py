@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import VALUES_FILES
-from tools.paths import CHART, KUBECONFORM, SCHEMAS, SPEC_EP15
+from tools import schemas
+from tools.paths import CHART, SCHEMAS, SPEC_EP15
 from tools.render import helm_template
-from tools.schemas import versions
 
-VERSIONS = versions()
-LOCATION = str(
-    SCHEMAS
-    / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
-)
+VERSIONS = schemas.versions()
 
 
 def test_schemas_cover_1_25_through_1_37():
@@ -30,23 +25,7 @@ def test_schemas_cover_1_25_through_1_37():
 
 
 def kubeconform(manifest: str, version: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [
-            str(KUBECONFORM),
-            "-strict",
-            "-summary",
-            "-output",
-            "json",
-            "-kubernetes-version",
-            version,
-            "-schema-location",
-            LOCATION,
-            "-",
-        ],
-        input=manifest,
-        capture_output=True,
-        text=True,
-    )
+    proc = schemas.kubeconform(manifest, version, "-output", "json")
     report: dict[str, Any] = json.loads(proc.stdout)
     report["returncode"] = proc.returncode
     return report

@@ -15,22 +15,46 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 
+from tools.paths import KUBECONFORM, SCHEMAS
+
 SOURCE = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 # The kinds this chart renders; kubeconform fails on a kind without a schema.
 KINDS = ("networkpolicy-networking-v1",)
 DEFS_REF = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
+# kubeconform's -schema-location for what `make tools` builds into paths.SCHEMAS.
+LOCATION = str(
+    SCHEMAS
+    / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+    / "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 
 
 def versions() -> list[str]:
     """Kubernetes versions the package has schemas for, e.g. ["1.25.0", ...]."""
     found = (m.group(1) for p in SOURCE.iterdir() if (m := re.fullmatch(r"v(\d+\.\d+\.\d+)-local", p.name)))
     return sorted(found, key=lambda v: tuple(map(int, v.split("."))))
+
+
+def kubeconform(manifest: str, version: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`kubeconform -strict -summary [flags]` of `manifest`, offline, against `version`'s schemas."""
+    cmd = [
+        str(KUBECONFORM),
+        "-strict",
+        "-summary",
+        *flags,
+        "-kubernetes-version",
+        version,
+        "-schema-location",
+        LOCATION,
+    ]
+    return subprocess.run([*cmd, "-"], input=manifest, capture_output=True, text=True)
 
 
 def _refs(node: Any) -> Iterator[str]:

@@ -14,21 +14,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tools import facts
+from tools import facts, schemas
 from tools.connectivity.cluster import cluster_for
 from tools.connectivity.engine import Engine, Scenario
 from tools.connectivity.matrix import SWITCHES
 from tools.connectivity.model import compare
-from tools.paths import KUBECONFORM, SCHEMAS
 from tools.render import RenderError, helm_template, parse
-from tools.schemas import versions
 from tools.values import effective_values, put
 
 EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
-LOCATION = str(
-    SCHEMAS / "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
-    "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
-)
+
 
 # Names YAML 1.1 would read as booleans or null are valid DNS labels too (a bug found here).
 dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z") | st.sampled_from(["n", "y", "on", "no", "null"])
@@ -96,21 +91,7 @@ def engine() -> Iterator[Engine]:
 
 
 def kubeconform(manifest: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(KUBECONFORM),
-            "-strict",
-            "-summary",
-            "-kubernetes-version",
-            versions()[-1],
-            "-schema-location",
-            LOCATION,
-            "-",
-        ],
-        input=manifest,
-        capture_output=True,
-        text=True,
-    )
+    return schemas.kubeconform(manifest, schemas.versions()[-1])
 
 
 # Random locally, to explore; the same examples on CI (CI=true), so a landing never hangs on luck.
