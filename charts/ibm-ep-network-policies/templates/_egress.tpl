@@ -38,12 +38,12 @@ Usage: {{ include "epnp.egressAllowRules" (dict "root" $ "allow" <group>.egress.
 */}}
 {{- define "epnp.egressAllowRules" -}}
 {{- $v := .root.Values }}
-{{- $os := eq $v.platform "openshift" }}
 {{- if .allow.dns }}
+{{- /* cluster.dns's nulls are already the platform's defaults (epnp.resolveDefaults). */}}
 {{- $dns := $v.cluster.dns }}
-{{- $ns := $dns.namespace | default (ternary "openshift-dns" "kube-system" $os) }}
-{{- $pods := $dns.podSelector | default (ternary (dict "dns.operator.openshift.io/daemonset-dns" "default") (dict "k8s-app" "kube-dns") $os) }}
-{{- $ports := $dns.ports | default (ternary (list 53 5353) (list 53) $os) }}
+{{- $ns := $dns.namespace }}
+{{- $pods := $dns.podSelector }}
+{{- $ports := $dns.ports }}
 # {{ .who }} --> cluster DNS
 - to:
     {{- include "epnp.podPeer" (dict "labels" $pods "key" "cluster.dns.podSelector" "from" $ns "to" "") | nindent 4 }}

@@ -39,12 +39,17 @@ Usage: {{ include "epnp.groupTable" . | fromYamlArray }} (static text; read it t
 Makes the group table available as $._epnp.groups (by id) and $._epnp.groupList (in
 table order), each group completed with `on` and, for scope one and namespace, its
 `name`, `nameKey` (the value that names it) and, for scope one, `namespace`. Computed
-once per render: every template shares the top-level context.
+once per render: every template shares the top-level context. Every template starts here, so
+this is also where the values are checked (epnp.checkShapes) and their null defaults filled
+(epnp.resolveDefaults), once, before anything reads them.
 Usage: {{ include "epnp.withGroups" $ }}{{ $g := index $._epnp.groups "flink-jobmanager" }}
 */}}
 {{- define "epnp.withGroups" -}}
 {{- if not (hasKey . "_epnp") }}{{ $_ := set . "_epnp" dict }}{{ end }}
 {{- if not (hasKey ._epnp "groups") }}
+{{- /* First, before any template reads a value: every value's kind, then the null defaults. */}}
+{{- include "epnp.checkShapes" . }}
+{{- include "epnp.resolveDefaults" . }}
 {{- $byId := dict }}
 {{- $list := include "epnp.groupTable" . | fromYamlArray }}
 {{- range $g := $list }}

@@ -36,13 +36,21 @@ Usage: {{ include "epnp.podPeer" (dict "labels" MAP "key" "path.in.values" "from
 {{- end }}
 
 {{/*
-Labels of the EP instance's pods, narrowed to one instance when its name is set, as YAML.
+Labels of the EP instance's pods (the user's map, or the default), narrowed to one instance when
+its name is set, as YAML. A selector that already names another instance fails: one of the two
+values would otherwise be dropped.
 Usage: {{ include "epnp.epInstanceLabels" $ | fromYaml }}
 */}}
 {{- define "epnp.epInstanceLabels" -}}
 {{- $i := .Values.eventProcessing.instance }}
-{{- $labels := deepCopy (default (dict) $i.podSelector) }}
-{{- with $i.name }}{{ $_ := set $labels "app.kubernetes.io/instance" . }}{{ end }}
+{{- /* The user's map must stand on its own: the name narrows it, it does not make `{}` a selector. */}}
+{{- include "epnp.checkLabels" (dict "labels" $i.podSelector "key" "eventProcessing.instance.podSelector") }}
+{{- $labels := deepCopy $i.podSelector }}
+{{- with $i.name }}
+{{- $had := get $labels "app.kubernetes.io/instance" }}
+{{- if and $had (ne $had .) }}{{ fail (printf "eventProcessing.instance.podSelector: has app.kubernetes.io/instance: %s, but eventProcessing.instance.name is %s; drop one" $had .) }}{{ end }}
+{{- $_ := set $labels "app.kubernetes.io/instance" . }}
+{{- end }}
 {{- toYaml $labels }}
 {{- end }}
 
