@@ -106,8 +106,9 @@ def test_instance_name_narrows_the_ep_selectors_and_names_the_policy():
     assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == narrowed
 
 
-# Every label map a user may set, with where the render shows it. A map the user sets is the selector,
-# exactly (helm merges maps, so the defaults live in the chart's _defaults.tpl, null in values.yaml).
+# Decision selectors-replace: every label map a user may set, with where the render shows it. A map the
+# user sets is the selector, exactly (helm merges maps, so the defaults live in the chart's
+# _defaults.tpl, null in values.yaml).
 MY_LABELS = {"app": "mine"}
 SELECTOR_OVERRIDES = [
     ("eventProcessing.operator.podSelector", "ibm-ep-operator", None),
@@ -151,9 +152,12 @@ def test_render_refuses_a_repeated_key():
         parse("spec:\n  podSelector:\n    matchLabels:\n      a: x\n      a: y\n")
 
 
-def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
+def test_deny_all_goes_to_every_namespace_in_use_plus_the_listed_ones():
+    """Decision deny-all-namespaces: derived namespaces, plus the listed ones (acknowledged: no allow
+    policy lives there), never the listed ones alone."""
     split = {
         "denyAllIngress": {"enabled": True},
+        "acknowledge": {"denyAllNamespaces": ["fo"]},
         "flink": {
             "operator": {"namespace": "fo"},
             "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "fl"}],
@@ -161,9 +165,12 @@ def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
     }
     deny = [o for o in rendered(split) if o["metadata"]["name"] == "default-deny-ingress"]
     assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "fo", "fl"])
-    listed = {"denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]}}
+    listed = {
+        "denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]},
+        "acknowledge": {"denyAllNamespaces": ["a", "b"]},
+    }
     deny = [o for o in rendered(listed) if o["metadata"]["name"] == "default-deny-ingress"]
-    assert sorted(o["metadata"]["namespace"] for o in deny) == ["a", "b"]
+    assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "a", "b"])
     assert all(o["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]} for o in deny)
 
 
@@ -214,6 +221,7 @@ def test_names_that_look_like_yaml_booleans_or_numbers_stay_strings():
         "eventProcessing": {"operator": {"policyName": "n"}, "instance": {"namespace": "on"}},
         "flink": {"operator": {"namespace": "null"}, "deployments": [{"name": "yes", "namespace": "123"}]},
         "denyAllIngress": {"enabled": True},
+        "acknowledge": {"denyAllNamespaces": ["null", NAMESPACE]},
     }
     objs = rendered(values)
     assert all(isinstance(o["metadata"]["name"], str) and isinstance(o["metadata"]["namespace"], str) for o in objs)

@@ -17,6 +17,7 @@ from tools.connectivity.layout import (
     component_labels,
     dns_service,
     extra_rule_sets,
+    kafka_destinations,
     layout,
     resolved_source,
     witness_labels,
@@ -235,6 +236,11 @@ def fixture_extras(
             add(fx["pod"], fx["namespace"], prom if src == "monitoring" else UNRELATED_LABELS, src, ns_labels)
             if src == "monitoring" and get(values, "flink.metrics.podSelector"):
                 add(f"{fx['pod']}-neighbour", fx["namespace"], UNRELATED_LABELS, "neighbour")
+    if "ingressController" in sources:
+        controller = get(values, bp["sources"]["eventProcessing.instance.uiFrom"]["controllerKey"])
+        fx = bp["fixture"]["ingressController"]
+        add(fx["pod"], controller["namespace"], controller["podSelector"], "ingress-controller")
+        add(f"{fx['pod']}-neighbour", controller["namespace"], UNRELATED_LABELS, "neighbour")
     if "namespaces" in sources:
         for ns in get(values, "flink.metrics.namespaces") or []:
             add(f"prometheus-{ns}", ns, prom, "prometheus")
@@ -255,7 +261,7 @@ def fixture_extras(
         if not kafka or not kafka.get("ports"):
             continue
         policy_ns = [d.namespace for d in lay.deployments] if g == "flink" else [lay.namespaces[g]]
-        for entry in kafka.get("to") or []:
+        for entry in kafka_destinations(kafka) or []:
             if entry.get("cidr"):
                 regions.append(("kafka", cidr_intervals(entry["cidr"], entry.get("except") or [])))
                 continue

@@ -70,7 +70,10 @@ def layout(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Layout
         },
         ep["instance"]["name"],
         deps,
-        {c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c)) for c in ("jobmanager", "taskmanager")},
+        {
+            c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c))
+            for c in ("jobmanager", "taskmanager")
+        },
     )
 
 
@@ -88,11 +91,27 @@ def beyond_page() -> dict[str, Any]:
 
 
 def resolved_source(values: Values, key: str) -> str:
-    """What a source value stands for: `auto` is anywhere, or the OpenShift variant on OpenShift."""
+    """What a source value stands for: `auto` is the source a narrowing value asks for when one is set
+    (CIDRs, metrics namespaces, an ingress controller: decision no-narrowing-dropped), else anywhere, or
+    the OpenShift variant on OpenShift."""
     v = get(values, key) or "auto"
-    if v == "auto":
-        return str(beyond_page()["sources"][key]["openshift"]) if get(values, "platform") == "openshift" else ANYWHERE
-    return str(v)
+    if v != "auto":
+        return str(v)
+    spec = beyond_page()["sources"][key]
+    if spec.get("cidrsKey") and get(values, spec["cidrsKey"]):
+        return "cidrs"
+    if spec.get("namespacesKey") and get(values, spec["namespacesKey"]):
+        return "namespaces"
+    controller = get(values, spec["controllerKey"]) if spec.get("controllerKey") else None
+    if controller and (controller.get("namespace") or controller.get("podSelector") is not None):
+        return "ingressController"
+    return str(spec["openshift"]) if get(values, "platform") == "openshift" else ANYWHERE
+
+
+def kafka_destinations(kafka: Mapping[str, Any] | None) -> list[Mapping[str, Any]] | None:
+    """A group's `kafka.to` entries; None when Kafka is reachable at any address (`to: anywhere`)."""
+    to = (kafka or {}).get("to") or []
+    return None if to == ANYWHERE else list(to)
 
 
 def dns_service(values: Values) -> tuple[str, dict[str, str], list[int]]:
