@@ -29,7 +29,7 @@ from tools.values import effective_values, put
 
 SKIP = ("--skip-schema-validation",)
 ROWS: list[list[Any]] = static_define(CHART / "templates" / "_shapes.tpl", "epnp.shapes")
-CASES = [
+CASES: list[tuple[str, str]] = [
     *((row[0], "null") for row in ROWS),
     *((row[0], "string") for row in ROWS if "string" not in row[1]),
     *((row[0], "deleted") for row in ROWS),
@@ -74,7 +74,7 @@ def _flows(r: Result) -> dict[str, Any]:
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
     tmp = tmp_path_factory.mktemp("schema-off")
     with ThreadPoolExecutor(4) as pool:
-        renders = dict(zip(CASES, pool.map(lambda c: _render(*c, tmp), CASES), strict=True))
+        renders = dict(zip(CASES, pool.map(lambda c: _render(c[0], c[1], tmp), CASES), strict=True))
     errors = {c: r for c, r in renders.items() if isinstance(r, RenderError)}
     rendered = {c: r for c, r in renders.items() if not isinstance(r, RenderError)}
     fixture = cluster_for(effective_values())
