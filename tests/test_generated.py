@@ -29,6 +29,7 @@ EDITS = {
     "charts/ibm-ep-network-policies/README.md": ("--version", "--versions"),
     "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
     "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
+    "charts/ibm-ep-network-policies/Chart.yaml": ("- kind: fixed", "- kind: security"),
     "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
 }
 
@@ -49,10 +50,7 @@ def clone(tmp_path: Path) -> Path:
     ).stdout.split("\0")
     for rel in filter(None, tracked):
         src = ROOT / rel
-        wanted = rel.startswith(("charts/", "docs/readme/", "docs/connectivity.", "tools/")) or rel in (
-            "README.md",
-            "LICENSE",
-        )
+        wanted = rel.startswith(("charts/", "docs/", "tools/")) or rel in ("README.md", "LICENSE", "CHANGELOG.md")
         if wanted and src.is_file() and not src.is_symlink():
             (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, tmp_path / rel)
