@@ -112,7 +112,6 @@ def placeholders(meta: dict[str, Any]) -> dict[str, str]:
         "name": meta["name"],
         "version": meta["version"],
         "description": meta["description"].strip(),
-        "home": meta["home"],
         "docsUrl": docs,
         "epDocsRelease": meta["annotations"]["ibm.com/ep-docs-release"],
         "kubeVersion": meta["kubeVersion"],
