@@ -10,6 +10,7 @@
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
 | charts/…/Chart.yaml's `artifacthub.io/changes` | CHANGELOG.md's latest release (changelog.py) |
+| charts/…/templates/_shapes.tpl (the kind of every value, for the template guards) | values.schema.json (shapes.py) |
 | docs/connectivity.dot (docs/connectivity.md's picture) | the documented flows (connectivity/picture.py) |
 | docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
 
@@ -33,7 +34,7 @@ from typing import Any
 import yaml
 
 from tools.connectivity import picture
-from tools.generate import changelog, readme, values_yaml
+from tools.generate import changelog, readme, shapes, values_yaml
 from tools.groups import group_table
 from tools.paths import ROOT
 
@@ -87,6 +88,9 @@ class Tree:
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
             self.chart / "Chart.yaml": lambda: changelog.chart_yaml(
                 (self.chart / "Chart.yaml").read_text(), (self.root / "CHANGELOG.md").read_text()
+            ),
+            self.chart / "templates" / "_shapes.tpl": lambda: shapes.shapes_tpl(
+                self.schema, yaml.safe_load((self.chart / "values.yaml").read_text())
             ),
             self.picture.with_suffix(".dot"): picture.readme_dot,
         }
