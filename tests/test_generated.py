@@ -32,7 +32,10 @@ EDITS = {
     "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
     "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
     "charts/ibm-ep-network-policies/Chart.yaml": ("- kind: fixed", "- kind: security"),
-    "charts/ibm-ep-network-policies/templates/_shapes.tpl": ('["flink.ports.rest", ["port"]]', '["flink.ports.rest", ["string"]]'),
+    "charts/ibm-ep-network-policies/templates/_shapes.tpl": (
+        '["flink.ports.rest", ["port"]]',
+        '["flink.ports.rest", ["string"]]',
+    ),
     "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
 }
 
