@@ -18,16 +18,22 @@ from tests.conftest import rendered
 from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages
 from tools import facts
 from tools.paths import CHART, REPO_CHART, ROOT
-from tools.policy import normal
-from tools.render import by_name
+from tools.policy import ANY_PEER, normal
+from tools.render import by_name, render
 from tools.values import merge
 
 EXAMPLES = CHART / "examples"
+# The two sources the 1.5 page keeps open to anywhere on OpenShift, which its example narrows.
+PAGE_SOURCES: dict[str, Any] = {
+    "eventProcessing": {"instance": {"uiFrom": "anywhere"}},
+    "flink": {"metrics": {"from": "anywhere"}},
+}
 # The values that reproduce each of the page's variants (decision ep-1.5-two-allow-apiserver-ep-webhook:
 # the page's second allow-apiserver-ep-webhook is the Kubernetes example under that name).
 VARIANTS: dict[str, tuple[Path, dict[str, Any]]] = {
     "kubernetes": (EXAMPLES / "ep-1.5-kubernetes.yaml", {}),
-    "openshift": (EXAMPLES / "ep-1.5-openshift.yaml", {}),
+    # Decision ep-1.5-ui-metrics-anywhere: the example leaves the UI and metrics at `auto` (narrower).
+    "openshift": (EXAMPLES / "ep-1.5-openshift.yaml", PAGE_SOURCES),
     "openshift-cidr": (
         EXAMPLES / "ep-1.5-kubernetes.yaml",
         {"eventProcessing": {"operator": {"policyName": "allow-apiserver-ep-webhook"}}},
@@ -132,19 +138,56 @@ def test_example_cidr_is_the_pages_and_the_header_says_to_replace_it():
     assert path.read_text().count(cidr) - header.count(cidr) == 1
 
 
-def test_ui_and_metrics_stay_open_on_the_openshift_example():
-    """Decision ep-1.5-ui-metrics-anywhere: the page keeps the UI and metrics from anywhere; without the
-    example's two lines, platform=openshift's `auto` would narrow both, and the render would leave the page."""
-    page = facts.ep15_objects("openshift", metrics_port=9250)
-    as_printed = rendered(example_values("openshift", FULL_PAGE))
-    assert_objects_are_the_pages(as_printed, page, TABULATED)
-    narrowed = example_values(
-        "openshift",
-        FULL_PAGE,
-        {"eventProcessing": {"instance": {"uiFrom": "auto"}}, "flink": {"metrics": {"from": "auto"}}},
-    )
-    got, want = by_name(rendered(narrowed)), by_name(page)
+def test_the_openshift_example_narrows_the_ui_and_metrics_the_page_leaves_open():
+    """Decision ep-1.5-ui-metrics-anywhere: the page keeps the UI and metrics from anywhere; the example
+    leaves both at `auto`, which on OpenShift admits only the router and the monitoring namespaces, and
+    the page's objects need the two `anywhere` values on top (VARIANTS)."""
+    example = yaml.safe_load((EXAMPLES / "ep-1.5-openshift.yaml").read_text())
+    assert "uiFrom" not in example.get("eventProcessing", {}).get("instance", {})
+    assert "from" not in example.get("flink", {}).get("metrics", {})
+    got = by_name(rendered(merge(example, FULL_PAGE)))
+    want = by_name(facts.ep15_objects("openshift", metrics_port=9250))
     monitoring = "ibm-eventautomation-flink-jobmanager-monitoring"
-    assert normal(got[monitoring]) != normal(want[monitoring])
-    with pytest.raises(AssertionError):
-        assert_matches_table(got[TABULATED[0]], "ep-instance")
+    [ep_instance] = TABULATED
+    assert ANY_PEER in {peer for peer, _ in normal(want[monitoring]).ingress}  # the page: anywhere
+    for name in (monitoring, ep_instance):
+        assert ANY_PEER not in {peer for peer, _ in normal(got[name]).ingress}, name  # the example: narrower
+    with pytest.raises(AssertionError):  # the page's table: the UI from anywhere
+        assert_matches_table(got[ep_instance], "ep-instance")
+
+
+ENVIRONMENT_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("ep-1.5-"))
+RELEASE_EXAMPLES = sorted(EXAMPLES.glob("ep-1.5-*.yaml"))
+
+
+def _sources(objects: list[dict[str, Any]]) -> dict[tuple[Any, ...], frozenset[Any]]:
+    """Who may reach each (pods, port), over every policy of a render (policies add up). Keyed without
+    the namespace: an environment example may move the pods, a release example leaves them."""
+    out: dict[tuple[Any, ...], set[Any]] = {}
+    for obj in objects:
+        n = normal(obj)
+        for peer, port in n.ingress:
+            out.setdefault((n.pod_selector, port), set()).add(peer)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENT_EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("release", RELEASE_EXAMPLES, ids=lambda p: p.stem)
+def test_an_environment_example_layered_with_a_release_example_keeps_the_narrower_sources(env, release):
+    """Decision ep-1.5-examples-layer: `-f <environment> -f <release>` renders what the reverse order
+    renders, and every port's sources are one of the two examples' own, never `anywhere` where either
+    example alone narrows that port."""
+    layered = render(args=["-f", str(env), "-f", str(release)])
+    assert layered == render(args=["-f", str(release), "-f", str(env)])
+    alone = [_sources(render(args=["-f", str(p)])) for p in (env, release)]
+    for key, peers in _sources(layered).items():
+        own = [a[key] for a in alone if key in a]
+        assert own, f"{key}: opened by neither example alone"
+        assert peers in own, f"{key}: sources {sorted(map(str, peers))} are neither example's own"
+        if ANY_PEER in peers:
+            assert all(ANY_PEER in o for o in own), f"{key}: open to anywhere, narrower in one example alone"
+
+
+def test_the_layering_test_covers_every_example():
+    assert {*ENVIRONMENT_EXAMPLES, *RELEASE_EXAMPLES} == set(EXAMPLES.glob("*.yaml"))
+    assert ENVIRONMENT_EXAMPLES and RELEASE_EXAMPLES

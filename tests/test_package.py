@@ -1,6 +1,7 @@
 """`make package`: two fresh clones of one commit package byte-identical archives (helm v4,
 SOURCE_DATE_EPOCH from the commit), holding exactly what helm packages from the chart; ci/ and the
-helm-unittest suites stay out of the package, the worked examples ship."""
+helm-unittest suites stay out of the package, the worked examples ship. The repository's address is a
+release-time input (REPO_URL), in the packaged Chart.yaml only, and publishing requires it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tools import paths
 
@@ -105,3 +108,66 @@ def test_package_ships_the_examples_but_not_ci_or_the_unittest_suites(
     assert "examples" in top and "templates" in top
     # ci/ is chart-testing's (links to examples/ and the max config); tests/ is helm-unittest's
     assert not {"ci", "tests"} & top, sorted(top)
+
+
+# A repository address for the tests: the reserved .invalid domain, never a real one.
+REPO_URL = "https://git.example.invalid/ibm-ep-network-policies"
+
+
+def chart_yaml(archive: Path) -> dict[str, Any]:
+    data = members(archive)[f"{paths.CHART.name}/Chart.yaml"][1]
+    meta: dict[str, Any] = yaml.safe_load(data)
+    return meta
+
+
+def test_repo_url_names_the_repository_in_the_packaged_chart_yaml_only(
+    clones: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`make package REPO_URL=...`: the packaged Chart.yaml names it (sources, the ArtifactHub link, the
+    maintainers' contact), every other file is what plain helm packages, the tree is untouched, and two
+    clones still package byte-identical archives."""
+    a, b = (make_package(c, tmp_path / c.name, f"REPO_URL={REPO_URL}") for c in clones)
+    assert a.read_bytes() == b.read_bytes()
+    tree = yaml.safe_load((clones[0] / "charts" / paths.CHART.name / "Chart.yaml").read_text())
+    meta = chart_yaml(a)
+    assert REPO_URL not in (clones[0] / "charts" / paths.CHART.name / "Chart.yaml").read_text()
+    assert meta["sources"] == [*tree.get("sources", []), REPO_URL]
+    links = yaml.safe_load(meta["annotations"]["artifacthub.io/links"])
+    assert links == [
+        *yaml.safe_load(tree["annotations"]["artifacthub.io/links"]),
+        {
+            "name": "Source repository",
+            "url": REPO_URL,
+        },
+    ]
+    assert [m["name"] for m in meta["maintainers"]] == [m["name"] for m in tree["maintainers"]]
+    assert all(m.get("url") == REPO_URL for m in meta["maintainers"] if not m.get("email"))
+    rest = {k: v for k, v in meta.items() if k not in ("sources", "maintainers", "annotations")}
+    assert rest == {k: v for k, v in chart_yaml(make_package(clones[0], tmp_path / "plain")).items() if k in rest}
+    assert set(rest) | {"sources", "maintainers", "annotations"} == set(tree) | {"sources"}
+    ours, plain = members(a), members(make_package(clones[0], tmp_path / "without"))
+    assert sorted(ours) == sorted(plain)
+    assert [n for n in ours if ours[n][1] != plain[n][1]] == [f"{paths.CHART.name}/Chart.yaml"]
+
+
+@pytest.mark.parametrize("repo_url", ["", "http://git.example.invalid/x", "git.example.invalid/x"])
+def test_publish_without_a_repository_address_fails_naming_repo_url(tmp_path: Path, repo_url: str) -> None:
+    """The repository is a release-time input: `make publish` without a valid REPO_URL stops before it
+    packages or pushes anything (the registry below does not exist)."""
+    proc = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(paths.ROOT),
+            "publish",
+            "REGISTRY=oci://127.0.0.1:9/charts",
+            f"REPO_URL={repo_url}",
+            f"DIST={tmp_path}",
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "REPO_URL" in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -181,9 +181,10 @@ def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(any(a.probe.proto == "udp" for a in r.answers) for r in reports)
     egress_locked = REPORTS["example egress-locked"]
     assert any(a.probe.dst == "outside" and not a.dataplane for a in egress_locked.answers)
-    # the README and docs/dataplane.md quote the line: they must quote this run's
-    for doc in (ROOT / "README.md", ROOT / "docs" / "dataplane.md"):
-        assert line in doc.read_text(), f"{doc.relative_to(ROOT)} quotes another summary line than this run's:\n{line}"
+    # docs/dataplane.md, the one place that shows the line, shows this run's with its counts left out
+    shown = re.sub(r"^dataplane: \d+ probes over \d+ cases:", "dataplane: <probes> probes over <cases> cases:", line)
+    doc = ROOT / "docs" / "dataplane.md"
+    assert shown in doc.read_text(), f"docs/dataplane.md shows another summary line than this run's:\n{shown}"
 
 
 # ---------------------------------------------------------------- (d) the lifecycle, probed

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.test_lifecycle import Helm, assert_matches_render, installed, namespaces_of
-from tests.test_package import clean_env
+from tests.test_package import REPO_URL, clean_env
 from tools import paths
 from tools.e2e.controlplane import ControlPlane
 from tools.gpg import Key, throwaway_key
@@ -45,6 +46,7 @@ def make_publish(repo_url: str, key: Key, dist: Path) -> subprocess.CompletedPro
             str(paths.ROOT),
             "publish",
             f"REGISTRY={repo_url}",
+            f"REPO_URL={REPO_URL}",
             "PLAIN_HTTP=1",
             f"SIGN_KEY={key.name}",
             f"KEYRING={key.secring}",
@@ -132,6 +134,17 @@ def test_install_verify_refuses_a_package_signed_by_another_key(helm: Helm, publ
         )
     assert proc.returncode != 0
     assert "unknown entity" in proc.stderr, proc.stderr
+
+
+def test_the_published_chart_names_the_repository_it_was_published_with(published: str) -> None:
+    shown = subprocess.run(
+        [str(paths.HELM), "show", "chart", f"{published}/{NAME}", "--version", VERSION, "--plain-http"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert yaml.safe_load(shown)["sources"] == [REPO_URL]
 
 
 @pytest.mark.parametrize("helm_name", sorted(HELMS))

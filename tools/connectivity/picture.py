@@ -352,15 +352,15 @@ def check_readme_picture() -> None:
         raise PictureError(f"network-config-analyzer disagrees with the documented flows; not drawn:\n{problem}")
 
 
-# What has checked the flows the picture shows, for the README's sentence beside it (the generated
-# section `connectivity-status`). A new check adds its line here.
+# What has checked the flows the picture shows, for the sentence beside it in docs/connectivity.md (the
+# generated section `connectivity-status`; links are relative to docs/). A new check adds its line here.
 CHECKS = (
     "[network-config-analyzer](https://github.com/IBM/network-config-analyzer) computes exactly these flows "
     "from the rendered policies (`make generate` draws nothing otherwise; `make test` checks it)",
     # the picture's values are a coverage case of the dataplane (tools/e2e/cases.py; test_picture.py)
     "`make dataplane` and `make test` probe every pair of these pods with real TCP and UDP connections on "
     "kube-router, a real NetworkPolicy dataplane: each arrow connects and nothing else does, as the page and "
-    "nca say ([docs/dataplane.md](docs/dataplane.md))",
+    "nca say ([dataplane.md](dataplane.md))",
 )
 
 

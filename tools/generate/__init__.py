@@ -6,11 +6,12 @@
 | Artefact | Source |
 |---|---|
 | charts/…/values.yaml's comments | values.schema.json's descriptions (values_yaml.py) |
-| README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
+| README.md's and docs/*.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
+| charts/…/Chart.yaml's `artifacthub.io/changes` | CHANGELOG.md's latest release (changelog.py) |
 | charts/…/templates/_shapes.tpl (the kind of every value, for the template guards) | values.schema.json (shapes.py) |
-| docs/connectivity.dot, the README's picture | the documented flows (facts + values; connectivity/picture.py) |
+| docs/connectivity.dot (docs/connectivity.md's picture) | the documented flows (connectivity/picture.py) |
 | docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
 
 The picture is written only after network-config-analyzer computes the same flows from the render
@@ -26,14 +27,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tools.connectivity import picture
-from tools.generate import readme, shapes, values_yaml
+from tools.generate import changelog, readme, shapes, values_yaml
 from tools.groups import group_table
 from tools.paths import ROOT
 
@@ -64,20 +65,30 @@ class Tree:
         meta: dict[str, Any] = yaml.safe_load((self.chart / "Chart.yaml").read_text())
         return meta
 
+    def filled(self) -> list[Path]:
+        """The documents filled in place: README.md, and every docs/*.md that has a marked section
+        (a new page gets its sections by having the markers; docs/readme/ holds templates instead)."""
+        pages = sorted(p for p in (self.root / "docs").glob("*.md") if readme.MARKER.search(p.read_text()))
+        return [self.root / "README.md", *pages]
+
     def artefacts(self) -> dict[Path, Callable[[], str]]:
         """Each generated file and how to make its content from today's sources."""
         known = readme.sections(self.schema, self.meta, self.prose, group_table(self.chart))
+        filled: dict[Path, Callable[[], str]] = {
+            doc: partial(lambda d: readme.fill(d.read_text(), known, d), doc) for doc in self.filled()
+        }
         return {
             self.chart / "values.yaml": lambda: values_yaml.commented(
                 (self.chart / "values.yaml").read_text(), self.schema
             ),
-            self.root / "README.md": lambda: readme.fill(
-                (self.root / "README.md").read_text(), known, self.root / "README.md"
-            ),
+            **filled,
             self.chart / "README.md": lambda: readme.chart_readme(
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
             ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
+            self.chart / "Chart.yaml": lambda: changelog.chart_yaml(
+                (self.chart / "Chart.yaml").read_text(), (self.root / "CHANGELOG.md").read_text()
+            ),
             self.chart / "templates" / "_shapes.tpl": lambda: shapes.shapes_tpl(
                 self.schema, yaml.safe_load((self.chart / "values.yaml").read_text())
             ),
@@ -86,7 +97,7 @@ class Tree:
 
     @property
     def picture(self) -> Path:
-        """The README's connectivity picture (SVG), drawn from the artefact beside it (.dot)."""
+        """The connectivity picture (SVG) docs/connectivity.md shows, drawn from the artefact beside it (.dot)."""
         return self.root / "docs" / "connectivity.svg"
 
     def picture_stale(self, dot_text: str) -> bool:

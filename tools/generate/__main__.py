@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tools.connectivity.picture import PictureError
 from tools.generate import Tree, stale, write
+from tools.generate.changelog import ChangelogError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Tree().root, help="the clone (default: this one)")
     args = parser.parse_args(argv)
     tree = Tree(args.root.resolve())
-    if args.write:
+    try:
+        return run(tree, write_files=args.write)
+    except ChangelogError as e:
+        print(e, file=sys.stderr)
+        return 1
+
+
+def run(tree: Tree, *, write_files: bool) -> int:
+    if write_files:
         try:
             written = write(tree)
         except PictureError as e:

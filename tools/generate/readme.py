@@ -1,7 +1,8 @@
-"""The READMEs' generated sections, each from one source.
+"""The documents' generated sections, each from one source.
 
-A section sits between `<!-- name:start -->` and `<!-- name:end -->` in README.md and in the chart
-README's template (docs/readme/chart-README.md); both are filled from the same functions:
+A section sits between `<!-- name:start -->` and `<!-- name:end -->` in README.md, in the docs/*.md
+pages that have one, and in the chart README's template (docs/readme/chart-README.md); all are filled
+from the same functions (a section may appear in several documents):
 
 - from values.schema.json: `values-reference`, `switches` and `beyond-the-page` (defaults and
   descriptions), with the object names from the facts file; `beyond-the-page` lists the chart's
@@ -115,7 +116,6 @@ def placeholders(meta: dict[str, Any]) -> dict[str, str]:
         "name": meta["name"],
         "version": meta["version"],
         "description": meta["description"].strip(),
-        "home": meta["home"],
         "docsUrl": docs,
         "epDocsRelease": meta["annotations"]["ibm.com/ep-docs-release"],
         "kubeVersion": meta["kubeVersion"],

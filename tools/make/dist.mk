@@ -1,8 +1,10 @@
-# Distribution (issue 9): the chart archive, reproducible and optionally signed; pushing it to an
+# Distribution: the chart archive, reproducible and optionally signed; pushing it to an
 # OCI registry; chart-testing. Included from the top-level Makefile (CHART, PYTHON, BIN).
 #
-#   make package [SIGN_KEY=name [KEYRING=secring.gpg] [PASSPHRASE_FILE=f]]   dist/<chart>-<version>.tgz (+ .prov)
-#   make publish REGISTRY=oci://host/path [SIGN_KEY=...] [PLAIN_HTTP=1]       package, then helm push
+#   make package [REPO_URL=https://...] [SIGN_KEY=name [KEYRING=secring.gpg] [PASSPHRASE_FILE=f]]
+#                                                      dist/<chart>-<version>.tgz (+ .prov)
+#   make publish REGISTRY=oci://host/path REPO_URL=https://... [SIGN_KEY=...] [PLAIN_HTTP=1]
+#                                                      package, then helm push
 #   make ct                                                                  ct lint (ct.yaml), helm v4 and v3
 #   make ci-values                                                           link new examples into ci/
 #
@@ -16,18 +18,20 @@ KEYRING ?= $(HOME)/.gnupg/secring.gpg
 PASSPHRASE_FILE ?=
 REGISTRY ?=
 PLAIN_HTTP ?=
+# The chart's repository, written into the packaged Chart.yaml only (the tree names none).
+REPO_URL ?=
 
 dist_flags = --destination $(DIST) $(if $(SIGN_KEY),--sign-key '$(SIGN_KEY)' --keyring $(KEYRING)) \
-	$(if $(PASSPHRASE_FILE),--passphrase-file $(PASSPHRASE_FILE))
+	$(if $(PASSPHRASE_FILE),--passphrase-file $(PASSPHRASE_FILE)) $(if $(REPO_URL),--repo-url '$(REPO_URL)')
 
 .PHONY: package publish ct
 
-package: ## Build the chart archive into dist/, reproducibly (SIGN_KEY=name [KEYRING=secring.gpg] adds the .prov)
+package: ## Build the chart archive into dist/, reproducibly (REPO_URL=https://... names the repository; SIGN_KEY=name adds the .prov)
 	@bash tools/bootstrap/tools.sh helm venv
 	$(PYTHON) -m tools.dist package $(dist_flags)
 
-publish: ## package, then helm push to REGISTRY=oci://host/path (refuses a version already there)
-	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=oci://host/path [SIGN_KEY=name]" >&2; exit 2; }
+publish: ## package, then helm push to REGISTRY=oci://host/path with REPO_URL=https://... (refuses a version already there)
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=oci://host/path REPO_URL=https://... [SIGN_KEY=name]" >&2; exit 2; }
 	@bash tools/bootstrap/tools.sh helm venv
 	$(PYTHON) -m tools.dist publish $(dist_flags) $(if $(PLAIN_HTTP),--plain-http) '$(REGISTRY)'
 
