@@ -1,0 +1,598 @@
+"""The audit's findings: the release's installed policies judged on the real pods.
+
+    report = audit(snapshot, user_values, release=None, namespace=None)
+
+The engine is `make verify`'s: network-config-analyzer computes what every installed NetworkPolicy
+lets through between the snapshot's pods (tools.connectivity.engine), and the model
+(tools.connectivity.model) says what the documentation owes those pods, for these values, once each
+pod's role is known (tools.audit.roles). Four kinds of finding:
+
+selects-nothing  a policy of the release selects no pod (nca's parse of its podSelector)
+cut-off          a pod of a namespace a deny-all isolates that no allow policy selects
+blocked          a documented flow between the real pods that the installed policies block
+beyond           a flow the installed policies let into (or, where the values restrict egress, out of)
+                 the product's pods beyond the documented ones
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.audit.roles import Placement, Topology, place, topology
+from tools.audit.snapshot import Snapshot, policy_key
+from tools.connectivity.engine import Result, Scenario, Selection, analyze
+from tools.connectivity.flows import ANY_PORT, Flow, Port, expand_ports
+from tools.connectivity.intervals import Interval, intersect, ip_peer_intervals, merge_intervals, subtract
+from tools.connectivity.model import PROTOCOLS, Model, other_protocol_leaks, selector_matches
+from tools.groups import group_table
+from tools.policy import normal, policy_types
+from tools.render import RELEASE as DEFAULT_RELEASE
+from tools.render import render
+from tools.values import Values, effective_values
+
+Obj = dict[str, Any]
+CHART_LABELS = {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/name": "ibm-ep-network-policies"}
+RELEASE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+OTHER = "other protocols"
+ALL_PORTS: tuple[Interval, ...] = ((0, 65535),)
+KINDS = ("selects-nothing", "cut-off", "blocked", "beyond")
+
+
+class AuditError(ValueError):
+    """The input cannot be audited (no release, an ambiguous namespace); the message says what to pass."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One sentence of the report, and what it is about, for people and tests alike.
+    subject: the policy (selects-nothing) or the pod (the others), `namespace/name`;
+    peers: the pods or addresses on the other end (`namespace/pod`, or the addresses);
+    ports: ("TCP", "8081"), ("UDP", "*"), ("other protocols", "*"), ...; policies: those involved."""
+
+    kind: str
+    subject: str
+    text: str
+    peers: tuple[str, ...] = ()
+    ports: tuple[tuple[str, str], ...] = ()
+    policies: tuple[str, ...] = ()
+    direction: str = "in"  # blocked/beyond: flows into the subject, or "out" of it
+
+
+@dataclass
+class Report:
+    release: str
+    namespace: str
+    snapshot: Snapshot
+    topology: Topology
+    placement: Placement
+    release_policies: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the release
+
+
+def chart_policies(snap: Snapshot, release: str | None) -> list[Obj]:
+    """The policies this chart's helm releases installed (the chart's labels), of `release` if given."""
+    out = []
+    for p in snap.policies:
+        labels = p["metadata"].get("labels") or {}
+        if all(labels.get(k) == v for k, v in CHART_LABELS.items()) and (
+            release is None or labels.get(RELEASE_LABEL) == release
+        ):
+            out.append(p)
+    return out
+
+
+def release_namespace(policies: Sequence[Obj], namespace: str | None) -> str:
+    if namespace:
+        return namespace
+    found = {(p["metadata"].get("annotations") or {}).get(RELEASE_NAMESPACE) for p in policies} - {None}
+    if len(found) == 1:
+        return str(found.pop())
+    if not found:
+        raise AuditError(
+            "the release's policies carry no meta.helm.sh/release-namespace annotation (not installed by "
+            "helm?): say which namespace the release is in (NAMESPACE=, --namespace)"
+        )
+    raise AuditError(
+        f"the policies belong to releases in several namespaces ({', '.join(sorted(map(str, found)))}): "
+        "name one (RELEASE=, --release; NAMESPACE=, --namespace)"
+    )
+
+
+# ---------------------------------------------------------------- the engine's runs
+
+
+def _ingress_only(policies: Iterable[Obj]) -> list[Obj]:
+    return _one_direction(policies, "Ingress", "egress")
+
+
+def _egress_only(policies: Iterable[Obj]) -> list[Obj]:
+    return _one_direction(policies, "Egress", "ingress")
+
+
+def _one_direction(policies: Iterable[Obj], keep: str, drop: str) -> list[Obj]:
+    """The policies as they act in one direction only (what blocks a flow at one end)."""
+    out = []
+    for p in policies:
+        if keep not in policy_types(p["spec"]):
+            continue
+        q = copy.deepcopy(p)
+        q["spec"]["policyTypes"] = [keep]
+        q["spec"].pop(drop, None)
+        out.append(q)
+    return out
+
+
+def _is_deny_all(p: Obj) -> bool:
+    spec = p["spec"]
+    sel = spec.get("podSelector") or {}
+    return (
+        not sel.get("matchLabels") and not sel.get("matchExpressions")
+        and "Ingress" in policy_types(spec)
+        and not spec.get("ingress")
+    )
+
+
+def _has_allow_rules(p: Obj) -> bool:
+    return "Ingress" in policy_types(p["spec"]) and bool(p["spec"].get("ingress"))
+
+
+# ---------------------------------------------------------------- flows as intervals
+
+
+def _port_intervals(port: Port) -> tuple[Interval, ...]:
+    if port == ANY_PORT:
+        return ALL_PORTS
+    if isinstance(port, int):
+        return ((port, port),)
+    lo, hi = str(port).split("-")
+    return ((int(lo), int(hi)),)
+
+
+def _by_pair(flows: Iterable[Flow]) -> dict[tuple[str, str], tuple[Interval, ...]]:
+    acc: dict[tuple[str, str], list[Interval]] = defaultdict(list)
+    for f in flows:
+        acc[(f.src, f.dst)] += _port_intervals(f.port)
+    return {k: merge_intervals(v) for k, v in acc.items()}
+
+
+Unit = tuple[str, Port]  # (protocol, port as flows print it)
+
+
+def _units(protocol: str, ivs: Iterable[Interval]) -> list[Unit]:
+    return [(protocol, p) for p in expand_ports(ivs)]
+
+
+# ---------------------------------------------------------------- the audit
+
+
+def audit(
+    snap: Snapshot,
+    user: Values | None = None,
+    release: str | None = None,
+    namespace: str | None = None,
+) -> Report:
+    mine = chart_policies(snap, release)
+    if not mine:
+        every = sorted({(p["metadata"].get("labels") or {}).get(RELEASE_LABEL, "?") for p in chart_policies(snap, None)})
+        raise AuditError(
+            f"no NetworkPolicy of release {release} in the input"
+            + (f" (the chart's releases there: {', '.join(every)})" if every else "")
+            if release
+            else "no NetworkPolicy of this chart in the input (labelled "
+            + ", ".join(f"{k}={v}" for k, v in CHART_LABELS.items())
+            + "): is the chart installed, and is this the right cluster?"
+        )
+    releases = sorted({str((p["metadata"].get("labels") or {}).get(RELEASE_LABEL, "")) for p in mine})
+    ns = release_namespace(mine, namespace)
+    values = effective_values(user or {})
+    rendered = render(user or {}, release=releases[0] if len(releases) == 1 else DEFAULT_RELEASE, namespace=ns)
+
+    topo = topology(snap, values, ns)
+    policies = list(snap.policies)
+    first = analyze(
+        [
+            Scenario(policies, topo.cluster, "installed", selected=True),
+            Scenario(_ingress_only(policies), topo.cluster, "ingress-only"),
+            Scenario(_egress_only(policies), topo.cluster, "egress-only"),
+        ]
+    )
+    installed, ingress_only, egress_only = first
+    sel = installed.selected
+    allow = {policy_key(p) for p in policies if _has_allow_rules(p) and not _is_deny_all(p)}
+    allowed = {w for k in allow if k in sel for w in sel[k].pods}
+    home = {p["metadata"]["namespace"] for p in mine}
+    placement = place(topo, values, ns, home, allowed)
+
+    report = Report(", ".join(releases), ns, snap, topo, placement, sorted(policy_key(p) for p in mine))
+    report.notes += _notes(snap, mine, rendered, placement, topo)
+    report.findings += _selects_nothing(snap, mine, sel, topo)
+    report.findings += _cut_off(snap, home, sel, allow, placement, topo)
+    flows = _flow_findings(placement, topo, installed, ingress_only, egress_only, policies)
+    report.findings += flows
+    return report
+
+
+def _notes(snap: Snapshot, mine: Sequence[Obj], rendered: Sequence[Obj], placement: Placement, topo: Topology) -> list[str]:
+    notes = [f"left out: {x}" for x in snap.left_out]
+    for name in placement.found:
+        pods = sorted(str(topo.pods[w]) for w, r in placement.roles.items() if r.cell == name and r.by_labels)
+        notes.append(
+            f"Flink deployment {name} ({', '.join(pods)}) is not in the values' flink.deployments: its pods carry "
+            f"the Flink operator's labels with app.kubernetes.io/instance={name}, so the audit holds it to the "
+            "documented Flink flows"
+        )
+    have = {policy_key(p): p for p in mine}
+    want = {policy_key(p): p for p in rendered if p.get("kind") == "NetworkPolicy"}
+    edited = sorted(k for k in have.keys() & want.keys() if normal(have[k]) != normal(want[k]))
+    drift = [
+        *(f"{k} (not rendered by these values)" for k in sorted(have.keys() - want.keys())),
+        *(f"{k} (rendered by these values, not installed)" for k in sorted(want.keys() - have.keys())),
+        *(f"{k} (its spec differs from the render)" for k in edited),
+    ]
+    if drift:
+        notes.append(
+            "the release's policies differ from what these values render (`make verify LIVE=` shows how): "
+            + "; ".join(drift)
+            + ". The findings judge the installed policies."
+        )
+    return notes
+
+
+# ---------------------------------------------------------------- selects nothing, cut off
+
+
+def _values_keys(policy: Obj) -> str:
+    """The values keys that choose the pods a policy of the chart selects (by its component label)."""
+    groups = {g["id"]: g for g in group_table()}
+    g = groups.get((policy["metadata"].get("labels") or {}).get(COMPONENT_LABEL, ""))
+    if g is None:
+        return ""
+    if g.get("of"):
+        g = groups[g["of"]]
+    if g["scope"] == "deployment":
+        return "flink.deployments (name, namespace, podSelector) and flink.componentLabels"
+    if g["scope"] == "namespace":
+        return ""
+    return f"{g['values']}.podSelector and {g['values']}.namespace"
+
+
+def _labels_text(labels: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(every pod)"
+
+
+def _selects_nothing(
+    snap: Snapshot, mine: Sequence[Obj], sel: Mapping[str, Selection], topo: Topology
+) -> list[Finding]:
+    out = []
+    for p in sorted(mine, key=policy_key):
+        key = policy_key(p)
+        if key in sel and sel[key].pods:
+            continue
+        ns = p["metadata"]["namespace"]
+        selector = p["spec"].get("podSelector") or {}
+        wanted = {str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()}
+        here = [pod for pod in snap.pods if pod.namespace == ns]
+        text = f"Policy {key} selects no pod: "
+        if not here:
+            text += f"namespace {ns} has no pod."
+        else:
+            what = _labels_text(wanted) + (" (and matchExpressions)" if selector.get("matchExpressions") else "")
+            text += f"none of the {len(here)} pods of namespace {ns} carries {what}."
+            misses = {str(pod): sum(pod.labels.get(k) != v for k, v in wanted.items()) for pod in here}
+            fewest = min(misses.values())
+            near = sorted((pod for pod in here if misses[str(pod)] == fewest), key=str)[:3]
+            if 0 < fewest < len(wanted):
+                text += " Nearest: " + "; ".join(
+                    f"{pod} has "
+                    + ", ".join(
+                        f"{k}={pod.labels[k]}" if k in pod.labels else f"no {k}"
+                        for k, v in sorted(wanted.items())
+                        if pod.labels.get(k) != v
+                    )
+                    for pod in near
+                ) + "."
+        elsewhere = [str(pod) for pod in snap.pods if pod.namespace != ns and selector_matches(selector, pod.labels)]
+        if elsewhere:
+            text += f" Pods it would select live in other namespaces: {', '.join(sorted(elsewhere)[:5])}."
+        keys = _values_keys(p)
+        text += f" Check {keys} against the pods' labels." if keys else ""
+        out.append(Finding("selects-nothing", key, text, policies=(key,)))
+    return out
+
+
+def _cut_off(
+    snap: Snapshot,
+    home: set[str],
+    sel: Mapping[str, Selection],
+    allow: set[str],
+    placement: Placement,
+    topo: Topology,
+) -> list[Finding]:
+    out = []
+    allowed = {w for k in allow if k in sel for w in sel[k].pods}
+    seen: set[str] = set()
+    for p in sorted(snap.policies, key=policy_key):
+        key = policy_key(p)
+        if p["metadata"]["namespace"] not in home or not _is_deny_all(p) or key not in sel:
+            continue
+        for w in sorted(sel[key].pods - allowed - seen, key=topo.show):
+            seen.add(w)
+            role = placement.roles.get(w)
+            text = (
+                f"Pod {topo.show(w)} is cut off: {key} isolates namespace {p['metadata']['namespace']} and no "
+                "other policy selects this pod, so nothing reaches it."
+            )
+            if role is not None:
+                text += f" It is {role.text}" + (
+                    ", which the values do not name: see the note above."
+                    if role.by_labels
+                    else "; its policy is off or does not select it."
+                )
+            else:
+                text += (
+                    " If it is not part of Event Processing, give it a policy of its own or keep the deny-all out "
+                    "of its namespace."
+                )
+            out.append(Finding("cut-off", topo.show(w), text, policies=(key,)))
+    return out
+
+
+# ---------------------------------------------------------------- blocked and beyond
+
+
+def _flow_findings(
+    placement: Placement,
+    topo: Topology,
+    installed: Result,
+    ingress_only: Result,
+    egress_only: Result,
+    policies: Sequence[Obj],
+) -> list[Finding]:
+    cluster = placement.cluster
+    model = Model(placement.values, cluster, placement.release_namespace)
+    product = set(placement.roles)
+    every = [w.name for w in cluster.all_workloads()]
+    pods = {w.name for w in cluster.workloads}
+
+    def concerns(src: str, dst: str) -> str | None:
+        """Whose flow it is: "in" (into a product pod), "out" (out of one whose egress the values restrict)."""
+        if dst in product:
+            return "in"
+        if src in product and src in model.egress:
+            return "out"
+        return None
+
+    blocked: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
+    beyond: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
+    documented: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for proto in PROTOCOLS:
+        doc, extra = model.flows(proto)
+        expected = _by_pair([*doc, *extra])
+        actual = _by_pair(installed.flows(proto))
+        for (s, d), ivs in expected.items():
+            if (way := concerns(s, d)) is None:
+                continue
+            subject, peer = (d, s) if way == "in" else (s, d)
+            for u in _units(proto, ivs):
+                documented[(subject, way)][u].add(peer)
+            if missing := subtract(ivs, actual.get((s, d), ())):
+                for u in _units(proto, missing):
+                    blocked[(subject, way)][u].add(peer)
+        for (s, d), ivs in actual.items():
+            if (way := concerns(s, d)) is None:
+                continue
+            if more := subtract(ivs, expected.get((s, d), ())):
+                subject, peer = (d, s) if way == "in" else (s, d)
+                for u in _units(proto, more):
+                    beyond[(subject, way)][u].add(peer)
+    for f in other_protocol_leaks(installed, model):
+        for s in _names(f.src, cluster.ips):
+            for d in _names(f.dst, cluster.ips):
+                if (way := concerns(s, d)) is not None:
+                    subject, peer = (d, s) if way == "in" else (s, d)
+                    beyond[(subject, way)][(OTHER, ANY_PORT)].add(peer)
+
+    out: list[Finding] = []
+    selecting = _selecting(installed.selected)
+    in_cache: dict[str, Any] = {}
+    out_cache: dict[str, Any] = {}
+    for (subject, way), units in sorted(blocked.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1])):
+        for peers, us in _grouped(units):
+            flows = [(p, subject, u) if way == "in" else (subject, p, u) for p in peers for u in us]
+            at_in = not any(_allows(ingress_only, in_cache, *f) for f in flows)
+            at_out = not any(_allows(egress_only, out_cache, *f) for f in flows)
+            direction = "ingress" if way == "in" else "egress"
+            by = selecting[direction].get(subject, [])
+            me = topo.show(subject)
+            if at_in and not at_out:
+                why = f"blocked at {me}'s ingress" if way == "in" else "blocked at the destinations' ingress"
+            elif at_out and not at_in:
+                why = "blocked at the sources' egress" if way == "in" else f"blocked at {me}'s egress"
+            else:
+                why = "blocked at both ends"
+            if by and ((way == "in" and at_in) or (way == "out" and at_out)):
+                why += f", where the policies that select it ({', '.join(by)}) allow none of it"
+            text = f"{_side(subject, peers, way, topo, every, pods, placement)} on {_ports_text(us)}: documented, but {why}."
+            out.append(_finding("blocked", subject, text, peers, us, tuple(by), way, topo))
+    beyond_findings = []
+    for (subject, way), units in sorted(beyond.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1])):
+        for peers, us in _grouped(units):
+            beyond_findings.append((subject, way, peers, us))
+    admitted = _admitted_by(beyond_findings, installed, topo, policies)
+    for (subject, way, peers, us), by in zip(beyond_findings, admitted, strict=True):
+        direction = "ingress" if way == "in" else "egress"
+        if not selecting[direction].get(subject):
+            why = f"no policy selects {topo.show(subject)} for {direction}, so NetworkPolicy leaves it open"
+        elif by:
+            why = f"let through by {', '.join(by)}"
+        else:
+            why = "let through by the policies together"
+        known = sorted({p for u in us for p in documented[(subject, way)].get(u, set())})
+        if known:
+            doc = f"documented only {'from' if way == 'in' else 'to'} {_peers_text(known, every, pods, topo, subject)}"
+        else:
+            doc = "not documented"
+        # the peers beyond and the documented ones together are often everyone: say so
+        shown = list(peers) if set(peers) | set(known) < set(every) - {subject} else list(every)
+        text = f"{_side(subject, shown, way, topo, every, pods, placement)} on {_ports_text(us)}: {why}; {doc}."
+        out.append(_finding("beyond", subject, text, peers, us, tuple(by), way, topo))
+    return out
+
+
+def _names(name: str, atoms: Sequence[Any]) -> list[str]:
+    """A flow end as workload names: nca's `ip:<cidrs>` as the outside blocks it covers."""
+    if not name.startswith("ip:"):
+        return [name]
+    ivs = ip_peer_intervals(name)
+    return [a.name for a in atoms if intersect(ivs, a.intervals)]
+
+
+def _selecting(selected: Mapping[str, Selection]) -> dict[str, dict[str, list[str]]]:
+    """direction -> workload -> the policies that select it in that direction."""
+    out: dict[str, dict[str, list[str]]] = {"ingress": defaultdict(list), "egress": defaultdict(list)}
+    for key, s in sorted(selected.items()):
+        for direction, on in (("ingress", s.ingress), ("egress", s.egress)):
+            if on:
+                for w in s.pods:
+                    out[direction][w].append(key)
+    return out
+
+
+_ORDER = {p: i for i, p in enumerate((*PROTOCOLS, OTHER))}
+
+
+def _unit_key(u: Unit) -> tuple[int, int, str]:
+    proto, port = u
+    lo = _port_intervals(port)[0][0] if port != ANY_PORT else -1
+    return (_ORDER[proto], lo, str(port))
+
+
+def _grouped(units: Mapping[Unit, set[str]]) -> list[tuple[tuple[str, ...], list[Unit]]]:
+    """Ports grouped by the set of peers they concern: one finding per group."""
+    by_peers: dict[frozenset[str], list[Unit]] = defaultdict(list)
+    for u, peers in units.items():
+        by_peers[frozenset(peers)].append(u)
+    return sorted(
+        ((tuple(sorted(peers)), sorted(us, key=_unit_key)) for peers, us in by_peers.items()),
+        key=lambda t: (_unit_key(t[1][0]), t[0]),
+    )
+
+
+def _ports_text(units: Sequence[Unit]) -> str:
+    parts = []
+    for proto in (*PROTOCOLS, OTHER):
+        ports = [p for q, p in units if q == proto]
+        if not ports:
+            continue
+        if proto == OTHER:
+            parts.append(OTHER)
+        elif ANY_PORT in ports:
+            parts.append(f"every {proto} port")
+        else:
+            parts.append(f"{proto} {', '.join(map(str, ports))}")
+    return "; ".join(parts)
+
+
+def _peers_text(peers: Sequence[str], every: Sequence[str], pods: set[str], topo: Topology, subject: str) -> str:
+    others = set(every) - {subject}
+    if set(peers) >= others:
+        return "anywhere (every pod, and addresses outside the cluster)"
+    if set(peers) >= pods - {subject}:
+        return "every pod"
+    shown = [topo.show(p) for p in sorted(peers, key=topo.show)]
+    return ", ".join(shown[:6]) + (f" and {len(shown) - 6} more" if len(shown) > 6 else "")
+
+
+def _side(
+    subject: str,
+    peers: Sequence[str],
+    way: str,
+    topo: Topology,
+    every: Sequence[str],
+    pods: set[str],
+    placement: Placement,
+) -> str:
+    role = placement.roles.get(subject)
+    me = topo.show(subject) + (f" ({role.text})" if role else "")
+    them = _peers_text(peers, every, pods, topo, subject)
+    return f"From {them} to {me}" if way == "in" else f"From {me} to {them}"
+
+
+def _finding(
+    kind: str,
+    subject: str,
+    text: str,
+    peers: Sequence[str],
+    units: Sequence[Unit],
+    policies: tuple[str, ...],
+    way: str,
+    topo: Topology,
+) -> Finding:
+    return Finding(
+        kind,
+        topo.show(subject),
+        text,
+        tuple(sorted(topo.show(p) for p in peers)),
+        tuple((proto, str(port)) for proto, port in units),
+        policies,
+        way,
+    )
+
+
+def _allows(result: Result, cache: dict[str, Any], src: str, dst: str, unit: Unit) -> bool:
+    proto, port = unit
+    if proto == OTHER:
+        return any(
+            src in _names(c.src, result.ips)
+            and dst in _names(c.dst, result.ips)
+            and (c.protocols is None or any(n not in (6, 17, 132) for lo, hi in c.protocols for n in range(lo, hi + 1)))
+            for c in result.conns
+        )
+    if proto not in cache:
+        cache[proto] = _by_pair(result.flows(proto))
+    return bool(intersect(cache[proto].get((src, dst), ()), _port_intervals(port)))
+
+
+def _admitted_by(
+    beyond: Sequence[tuple[str, str, tuple[str, ...], list[Unit]]],
+    installed: Result,
+    topo: Topology,
+    policies: Sequence[Obj],
+) -> list[tuple[str, ...]]:
+    """Per beyond-finding, the policies that let its flows through on their own (each analysed alone)."""
+    selecting = _selecting(installed.selected)
+    candidates = sorted(
+        {k for subject, way, _, _ in beyond for k in selecting["ingress" if way == "in" else "egress"].get(subject, [])}
+    )
+    if not candidates:
+        return [() for _ in beyond]
+    by_key = {policy_key(p): p for p in policies}
+    solo = dict(
+        zip(candidates, analyze([Scenario([by_key[k]], topo.cluster, k) for k in candidates]), strict=True)
+    )
+    caches: dict[str, dict[str, Any]] = {k: {} for k in candidates}
+    out = []
+    for subject, way, peers, units in beyond:
+        mine = selecting["ingress" if way == "in" else "egress"].get(subject, [])
+        out.append(
+            tuple(
+                k
+                for k in mine
+                if any(
+                    _allows(solo[k], caches[k], *((p, subject) if way == "in" else (subject, p)), u)
+                    for p in peers
+                    for u in units
+                )
+            )
+        )
+    return out
