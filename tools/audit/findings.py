@@ -425,18 +425,30 @@ def _flow_findings(
             text = f"{_side(subject, peers, way, topo, every, pods, placement)} on {_ports_text(us)}: documented, but {why}."
             out.append(_finding("blocked", subject, text, peers, us, tuple(by), way, topo))
     beyond_findings = []
+    open_pods = []
     for (subject, way), units in sorted(beyond.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1])):
+        if not selecting["ingress" if way == "in" else "egress"].get(subject):
+            open_pods.append((subject, way, units))  # one finding: it is open, whatever the port
+            continue
         for peers, us in _grouped(units):
             beyond_findings.append((subject, way, peers, us))
+    for subject, way, units in open_pods:
+        direction = "ingress" if way == "in" else "egress"
+        peers = tuple(sorted({p for ps in units.values() for p in ps}))
+        us = sorted(units, key=_unit_key)
+        doc = "; ".join(
+            f"{_ports_text(d_us)} {'from' if way == 'in' else 'to'} {_peers_text(d_peers, every, pods, topo, subject)}"
+            for d_peers, d_us in _grouped(documented[(subject, way)])
+        )
+        text = (
+            f"{_side(subject, every, way, topo, every, pods, placement)} on every port: no policy selects "
+            f"{topo.show(subject)} for {direction}, so NetworkPolicy leaves it open; "
+            + (f"documented only {doc}." if doc else "no flow to it is documented.")
+        )
+        out.append(_finding("beyond", subject, text, peers, us, (), way, topo))
     admitted = _admitted_by(beyond_findings, installed, topo, policies)
     for (subject, way, peers, us), by in zip(beyond_findings, admitted, strict=True):
-        direction = "ingress" if way == "in" else "egress"
-        if not selecting[direction].get(subject):
-            why = f"no policy selects {topo.show(subject)} for {direction}, so NetworkPolicy leaves it open"
-        elif by:
-            why = f"let through by {', '.join(by)}"
-        else:
-            why = "let through by the policies together"
+        why = f"let through by {', '.join(by)}" if by else "let through by the policies together"
         known = sorted({p for u in us for p in documented[(subject, way)].get(u, set())})
         if known:
             doc = f"documented only {'from' if way == 'in' else 'to'} {_peers_text(known, every, pods, topo, subject)}"
@@ -498,8 +510,8 @@ def _ports_text(units: Sequence[Unit]) -> str:
             parts.append(OTHER)
         elif ANY_PORT in ports:
             parts.append(f"every {proto} port")
-        else:
-            parts.append(f"{proto} {', '.join(map(str, ports))}")
+        else:  # port 0 stands for "from the first port" in the engine's ranges
+            parts.append(f"{proto} {', '.join(str(p).replace('0-', '1-', 1) if str(p).startswith('0-') else str(p) for p in ports)}")
     return "; ".join(parts)
 
 

@@ -100,6 +100,10 @@ def from_objects(objs: Iterable[Obj]) -> Snapshot:
     for (kind, _, name), o in seen.items():
         if kind == "Namespace":
             namespaces[name] = {NAME_LABEL: name, **_labels(o, f"Namespace {name}")}
+    if not namespaces:
+        raise SnapshotError(
+            "no Namespace in the input: take all three kinds at once (kubectl get namespaces,pods,networkpolicies -A -o yaml)"
+        )
     pods, left_out = [], []
     for (kind, ns, name), o in seen.items():
         if kind != "Pod":
@@ -129,8 +133,4 @@ def from_objects(objs: Iterable[Obj]) -> Snapshot:
                 "at once (kubectl get namespaces,pods,networkpolicies -A -o yaml)"
             )
         policies.append(o)
-    if not namespaces:
-        raise SnapshotError(
-            "no Namespace in the input: take all three kinds at once (kubectl get namespaces,pods,networkpolicies -A -o yaml)"
-        )
     return Snapshot(namespaces, tuple(pods), tuple(policies), tuple(left_out))

@@ -78,7 +78,8 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 
 def _make_pki(d: Path) -> None:
-    """CA + serving cert for 127.0.0.1/localhost, and the service-account key."""
+    """CA + serving cert for 127.0.0.1/localhost, a client cert in system:masters (for clients that
+    authenticate by certificate, as most kubeconfigs do), and the service-account key."""
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
     # CA extensions spelled out rather than left to the local openssl.cnf: Go
     # (helm) rejects a v3 CA certificate without them.
@@ -121,6 +122,27 @@ def _make_pki(d: Path) -> None:
         "apiserver.crt",
         cwd=d,
     )
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "client.key", cwd=d)
+    _openssl("req", "-new", "-key", "client.key", "-subj", "/O=system:masters/CN=epnp-cert-admin", "-out", "client.csr", cwd=d)
+    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "client.ext",
+        "-out",
+        "client.crt",
+        cwd=d,
+    )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
@@ -138,6 +160,11 @@ class ControlPlane:
     @property
     def kubeconfig(self) -> Path:
         return self.dir / "kubeconfig"
+
+    @property
+    def pki(self) -> Path:
+        """ca.crt, and client.crt/client.key: a client certificate the API server trusts (system:masters)."""
+        return self.dir / "pki"
 
     @property
     def url(self) -> str:
@@ -211,6 +238,7 @@ class ControlPlane:
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--token-auth-file={d / 'tokens.csv'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
                 "--authorization-mode=RBAC",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
