@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.audit.roles import Placement, Topology, place, topology
+from tools.connectivity.cluster import Workload
 from tools.audit.snapshot import Snapshot, policy_key
 from tools.connectivity.engine import Result, Scenario, Selection, analyze
 from tools.connectivity.flows import ANY_PORT, Flow, Port, expand_ports
@@ -52,16 +53,25 @@ class AuditError(ValueError):
 class Finding:
     """One sentence of the report, and what it is about, for people and tests alike.
     subject: the policy (selects-nothing) or the pod (the others), `namespace/name`;
-    peers: the pods or addresses on the other end (`namespace/pod`, or the addresses);
-    ports: ("TCP", "8081"), ("UDP", "*"), ("other protocols", "*"), ...; policies: those involved."""
+    flows: (source, destination, protocol, port) of blocked and beyond findings, the ends as `namespace/pod`
+    or the addresses, the port a number, "lo-hi" or "*" (protocol "other protocols": any port);
+    policies: those involved (the deny-all, those selecting the pod, those letting the flows through)."""
 
     kind: str
     subject: str
     text: str
-    peers: tuple[str, ...] = ()
-    ports: tuple[tuple[str, str], ...] = ()
+    flows: tuple[tuple[str, str, str, str], ...] = ()
     policies: tuple[str, ...] = ()
     direction: str = "in"  # blocked/beyond: flows into the subject, or "out" of it
+
+    @property
+    def peers(self) -> set[str]:
+        """The other ends of the flows."""
+        return {src if self.direction == "in" else dst for src, dst, _, _ in self.flows}
+
+    @property
+    def ports(self) -> set[tuple[str, str]]:
+        return {(proto, port) for _, _, proto, port in self.flows}
 
 
 @dataclass
@@ -363,6 +373,7 @@ def _flow_findings(
     product = set(placement.roles)
     every = [w.name for w in cluster.all_workloads()]
     pods = {w.name for w in cluster.workloads}
+    by_name = {w.name: w for w in cluster.all_workloads()}
 
     def concerns(src: str, dst: str) -> str | None:
         """Whose flow it is: "in" (into a product pod), "out" (out of one whose egress the values restrict)."""
@@ -389,76 +400,100 @@ def _flow_findings(
                 for u in _units(proto, missing):
                     blocked[(subject, way)][u].add(peer)
         for (s, d), ivs in actual.items():
-            if (way := concerns(s, d)) is None:
+            if concerns(s, d) is None or not (more := subtract(ivs, expected.get((s, d), ()))):
                 continue
-            if more := subtract(ivs, expected.get((s, d), ())):
-                subject, peer = (d, s) if way == "in" else (s, d)
-                for u in _units(proto, more):
-                    beyond[(subject, way)][u].add(peer)
+            # beyond what the destination's ingress documents: the destination's finding; within it,
+            # beyond what the source's egress documents: the source's (egress restricted by the values)
+            at_dst = subtract(more, _ingress_documented(model, by_name[s], by_name[d], proto))
+            for part, way in ((at_dst, "in"), (subtract(more, at_dst), "out")):
+                if way == "in" and d not in product:
+                    way = "out"
+                if part and (way == "in" or (s in product and s in model.egress)):
+                    subject, peer = (d, s) if way == "in" else (s, d)
+                    for u in _units(proto, part):
+                        beyond[(subject, way)][u].add(peer)
     for f in other_protocol_leaks(installed, model):
         for s in _names(f.src, cluster.ips):
             for d in _names(f.dst, cluster.ips):
-                if (way := concerns(s, d)) is not None:
-                    subject, peer = (d, s) if way == "in" else (s, d)
-                    beyond[(subject, way)][(OTHER, ANY_PORT)].add(peer)
+                if d in product and d in model.ingress:
+                    beyond[(d, "in")][(OTHER, ANY_PORT)].add(s)
+                elif s in product and s in model.egress:
+                    beyond[(s, "out")][(OTHER, ANY_PORT)].add(d)
 
     out: list[Finding] = []
     selecting = _selecting(installed.selected)
-    in_cache: dict[str, Any] = {}
-    out_cache: dict[str, Any] = {}
+    caches: dict[str, dict[str, Any]] = {"in": {}, "out": {}}
     for (subject, way), units in sorted(blocked.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1])):
-        for peers, us in _grouped(units):
-            flows = [(p, subject, u) if way == "in" else (subject, p, u) for p in peers for u in us]
-            at_in = not any(_allows(ingress_only, in_cache, *f) for f in flows)
-            at_out = not any(_allows(egress_only, out_cache, *f) for f in flows)
-            direction = "ingress" if way == "in" else "egress"
-            by = selecting[direction].get(subject, [])
-            me = topo.show(subject)
-            if at_in and not at_out:
-                why = f"blocked at {me}'s ingress" if way == "in" else "blocked at the destinations' ingress"
-            elif at_out and not at_in:
-                why = "blocked at the sources' egress" if way == "in" else f"blocked at {me}'s egress"
-            else:
-                why = "blocked at both ends"
-            if by and ((way == "in" and at_in) or (way == "out" and at_out)):
-                why += f", where the policies that select it ({', '.join(by)}) allow none of it"
-            text = f"{_side(subject, peers, way, topo, every, pods, placement)} on {_ports_text(us)}: documented, but {why}."
-            out.append(_finding("blocked", subject, text, peers, us, tuple(by), way, topo))
-    beyond_findings = []
-    open_pods = []
-    for (subject, way), units in sorted(beyond.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1])):
-        if not selecting["ingress" if way == "in" else "egress"].get(subject):
-            open_pods.append((subject, way, units))  # one finding: it is open, whatever the port
-            continue
-        for peers, us in _grouped(units):
-            beyond_findings.append((subject, way, peers, us))
-    for subject, way, units in open_pods:
+        flows = [(p, subject, u) if way == "in" else (subject, p, u) for u, ps in units.items() for p in ps]
+        at_in = not any(_allows(ingress_only, caches["in"], *f) for f in flows)
+        at_out = not any(_allows(egress_only, caches["out"], *f) for f in flows)
         direction = "ingress" if way == "in" else "egress"
-        peers = tuple(sorted({p for ps in units.values() for p in ps}))
-        us = sorted(units, key=_unit_key)
-        doc = "; ".join(
-            f"{_ports_text(d_us)} {'from' if way == 'in' else 'to'} {_peers_text(d_peers, every, pods, topo, subject)}"
-            for d_peers, d_us in _grouped(documented[(subject, way)])
-        )
-        text = (
-            f"{_side(subject, every, way, topo, every, pods, placement)} on every port: no policy selects "
-            f"{topo.show(subject)} for {direction}, so NetworkPolicy leaves it open; "
-            + (f"documented only {doc}." if doc else "no flow to it is documented.")
-        )
-        out.append(_finding("beyond", subject, text, peers, us, (), way, topo))
-    admitted = _admitted_by(beyond_findings, installed, topo, policies)
-    for (subject, way, peers, us), by in zip(beyond_findings, admitted, strict=True):
-        why = f"let through by {', '.join(by)}" if by else "let through by the policies together"
-        known = sorted({p for u in us for p in documented[(subject, way)].get(u, set())})
-        if known:
-            doc = f"documented only {'from' if way == 'in' else 'to'} {_peers_text(known, every, pods, topo, subject)}"
+        by = selecting[direction].get(subject, [])
+        me = topo.show(subject)
+        if at_in and not at_out:
+            why = f"blocked at {me}'s ingress" if way == "in" else "blocked at the destinations' ingress"
+        elif at_out and not at_in:
+            why = "blocked at the sources' egress" if way == "in" else f"blocked at {me}'s egress"
         else:
-            doc = "not documented"
-        # the peers beyond and the documented ones together are often everyone: say so
-        shown = list(peers) if set(peers) | set(known) < set(every) - {subject} else list(every)
-        text = f"{_side(subject, shown, way, topo, every, pods, placement)} on {_ports_text(us)}: {why}; {doc}."
-        out.append(_finding("beyond", subject, text, peers, us, tuple(by), way, topo))
+            why = "blocked at both ends, or by the policies together"
+        if by and ((way == "in" and at_in) or (way == "out" and at_out)):
+            why += f", where the policies that select it ({', '.join(by)}) allow none of it"
+        parts = [
+            f"{_ports_text(us)} {'from' if way == 'in' else 'to'} {_peers_text(peers, every, pods, topo, subject)}"
+            for peers, us in _grouped(units)
+        ]
+        verb = "does not get the documented" if way == "in" else "cannot open the documented"
+        text = f"{_who(subject, topo, placement)} {verb} {'; '.join(parts)}: {why}."
+        out.append(_finding("blocked", subject, text, units, tuple(by), way, topo))
+
+    todo = sorted(beyond.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1]))
+    admitted = _admitted_by([(s, w, u) for (s, w), u in todo], installed, topo, policies)
+    for ((subject, way), units), by in zip(todo, admitted, strict=True):
+        direction = "ingress" if way == "in" else "egress"
+        me = topo.show(subject)
+        if not selecting[direction].get(subject):
+            peers = sorted({p for ps in units.values() for p in ps})
+            doc = "; ".join(
+                f"{_ports_text(us)} {'from' if way == 'in' else 'to'} {_peers_text(ps, every, pods, topo, subject)}"
+                for ps, us in _grouped(documented[(subject, way)])
+            )
+            reach = "is reached from" if way == "in" else "may dial"
+            text = (
+                f"{_who(subject, topo, placement)} {reach} anywhere on every port: no policy selects {me} for "
+                f"{direction}, so NetworkPolicy leaves it open; "
+                + (f"documented only {doc}." if doc else "nothing is documented for it.")
+            )
+            out.append(_finding("beyond", subject, text, units, (), way, topo))
+            continue
+        parts = []
+        for peers, us in _grouped(units):
+            known = sorted({p for u in us for p in documented[(subject, way)].get(u, set())})
+            # the peers beyond and the documented ones together are often everyone: say so
+            shown = list(peers) if set(peers) | set(known) < set(every) - {subject} else list(every)
+            them = _peers_text(shown, every, pods, topo, subject)
+            part = f"{_ports_text(us)} from {them}" if way == "in" else f"{them} on {_ports_text(us)}"
+            if known:
+                part += f" (documented only {'from' if way == 'in' else 'to'} "
+                part += f"{_peers_text(known, every, pods, topo, subject)})"
+            parts.append(part)
+        reach = "admits, beyond the documented flows," if way == "in" else "may dial, beyond the documented flows,"
+        why = f"let through by {', '.join(by)}" if by else "let through by the policies together"
+        text = f"{_who(subject, topo, placement)} {reach} {'; '.join(parts)}: {why}."
+        out.append(_finding("beyond", subject, text, units, tuple(by), way, topo))
     return out
+
+
+def _who(subject: str, topo: Topology, placement: Placement) -> str:
+    role = placement.roles.get(subject)
+    return topo.show(subject) + (f" ({role.text})" if role else "")
+
+
+def _ingress_documented(model: Model, src: Workload, dst: Workload, protocol: str) -> tuple[Interval, ...]:
+    """The ports the model's ingress side of `dst` documents from `src` (every port if none isolates it)."""
+    grants = model.ingress.get(dst.name)
+    if grants is None:
+        return ALL_PORTS
+    return merge_intervals(iv for g in grants if g.protocol == protocol and g.peers(src) for iv in g.ports)
 
 
 def _names(name: str, atoms: Sequence[Any]) -> list[str]:
@@ -501,64 +536,50 @@ def _grouped(units: Mapping[Unit, set[str]]) -> list[tuple[tuple[str, ...], list
 
 
 def _ports_text(units: Sequence[Unit]) -> str:
+    """`TCP 6123, 6124, 8081 and UDP 1-52, 54-65535 and every SCTP port and other protocols`."""
     parts = []
     for proto in (*PROTOCOLS, OTHER):
-        ports = [p for q, p in units if q == proto]
-        if not ports:
+        ivs = merge_intervals(iv for q, p in units if q == proto for iv in _port_intervals(p))
+        if not ivs:
             continue
         if proto == OTHER:
             parts.append(OTHER)
-        elif ANY_PORT in ports:
+        elif ivs[0][0] <= 1 and ivs[-1][1] == 65535 and len(ivs) == 1:
             parts.append(f"every {proto} port")
-        else:  # port 0 stands for "from the first port" in the engine's ranges
-            parts.append(f"{proto} {', '.join(str(p).replace('0-', '1-', 1) if str(p).startswith('0-') else str(p) for p in ports)}")
-    return "; ".join(parts)
+        else:  # the engine's ranges start at port 0, which no server listens on
+            ports = [
+                ", ".join(map(str, range(lo, hi + 1))) if hi - lo < 3 else f"{max(lo, 1)}-{hi}" for lo, hi in ivs
+            ]
+            parts.append(f"{proto} {', '.join(ports)}")
+    return " and ".join(parts)
 
 
 def _peers_text(peers: Sequence[str], every: Sequence[str], pods: set[str], topo: Topology, subject: str) -> str:
     others = set(every) - {subject}
     if set(peers) >= others:
-        return "anywhere (every pod, and addresses outside the cluster)"
+        return "anywhere"  # every pod, and every address outside the cluster
     if set(peers) >= pods - {subject}:
         return "every pod"
     shown = [topo.show(p) for p in sorted(peers, key=topo.show)]
     return ", ".join(shown[:6]) + (f" and {len(shown) - 6} more" if len(shown) > 6 else "")
 
 
-def _side(
-    subject: str,
-    peers: Sequence[str],
-    way: str,
-    topo: Topology,
-    every: Sequence[str],
-    pods: set[str],
-    placement: Placement,
-) -> str:
-    role = placement.roles.get(subject)
-    me = topo.show(subject) + (f" ({role.text})" if role else "")
-    them = _peers_text(peers, every, pods, topo, subject)
-    return f"From {them} to {me}" if way == "in" else f"From {me} to {them}"
-
-
 def _finding(
     kind: str,
     subject: str,
     text: str,
-    peers: Sequence[str],
-    units: Sequence[Unit],
+    units: Mapping[Unit, set[str]],
     policies: tuple[str, ...],
     way: str,
     topo: Topology,
 ) -> Finding:
-    return Finding(
-        kind,
-        topo.show(subject),
-        text,
-        tuple(sorted(topo.show(p) for p in peers)),
-        tuple((proto, str(port)) for proto, port in units),
-        policies,
-        way,
+    me = topo.show(subject)
+    flows = sorted(
+        (topo.show(p), me, proto, str(port)) if way == "in" else (me, topo.show(p), proto, str(port))
+        for (proto, port), peers in units.items()
+        for p in peers
     )
+    return Finding(kind, me, text, tuple(flows), policies, way)
 
 
 def _allows(result: Result, cache: dict[str, Any], src: str, dst: str, unit: Unit) -> bool:
@@ -576,25 +597,24 @@ def _allows(result: Result, cache: dict[str, Any], src: str, dst: str, unit: Uni
 
 
 def _admitted_by(
-    beyond: Sequence[tuple[str, str, tuple[str, ...], list[Unit]]],
+    beyond: Sequence[tuple[str, str, Mapping[Unit, set[str]]]],
     installed: Result,
     topo: Topology,
     policies: Sequence[Obj],
 ) -> list[tuple[str, ...]]:
-    """Per beyond-finding, the policies that let its flows through on their own (each analysed alone)."""
+    """Per subject of beyond-flows, the policies that let some of them through on their own (each
+    policy analysed alone, by the engine)."""
     selecting = _selecting(installed.selected)
     candidates = sorted(
-        {k for subject, way, _, _ in beyond for k in selecting["ingress" if way == "in" else "egress"].get(subject, [])}
+        {k for subject, way, _ in beyond for k in selecting["ingress" if way == "in" else "egress"].get(subject, [])}
     )
     if not candidates:
         return [() for _ in beyond]
     by_key = {policy_key(p): p for p in policies}
-    solo = dict(
-        zip(candidates, analyze([Scenario([by_key[k]], topo.cluster, k) for k in candidates]), strict=True)
-    )
+    solo = dict(zip(candidates, analyze([Scenario([by_key[k]], topo.cluster, k) for k in candidates]), strict=True))
     caches: dict[str, dict[str, Any]] = {k: {} for k in candidates}
     out = []
-    for subject, way, peers, units in beyond:
+    for subject, way, units in beyond:
         mine = selecting["ingress" if way == "in" else "egress"].get(subject, [])
         out.append(
             tuple(
@@ -602,8 +622,8 @@ def _admitted_by(
                 for k in mine
                 if any(
                     _allows(solo[k], caches[k], *((p, subject) if way == "in" else (subject, p)), u)
+                    for u, peers in units.items()
                     for p in peers
-                    for u in units
                 )
             )
         )
