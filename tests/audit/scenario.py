@@ -62,7 +62,11 @@ def page_flink_flows(ns: str, flink_instance: str) -> set[tuple[str, str, int]]:
 
 
 def namespace(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+    }
 
 
 def pod(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:

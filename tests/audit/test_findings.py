@@ -77,7 +77,9 @@ def test_one_release_of_several() -> None:
     roles = {report.topology.show(w): r.text for w, r in report.placement.roles.items()}
     assert roles[f"ep-a/{FLINK}-jobmanager-0"] == f"a jobmanager of Flink deployment {FLINK}"
     assert not any(name.startswith("ep-b/") for name in roles)  # release b's pods play no role of a's
-    with pytest.raises(AuditError, match=r"no NetworkPolicy of release c in the input \(the chart's releases there: a, b\)"):
+    with pytest.raises(
+        AuditError, match=r"no NetworkPolicy of release c in the input \(the chart's releases there: a, b\)"
+    ):
         audit(snap, release="c")
 
 

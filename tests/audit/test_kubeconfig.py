@@ -47,20 +47,22 @@ def write(path: Path, cfg: dict[str, Any]) -> Path:
 
 
 def ca_names(ctx: ssl.SSLContext) -> list[str]:
-    return [dict(x[0] for x in c["subject"])["commonName"] for c in ctx.get_ca_certs()]
+    return [str(dict(x[0] for x in c["subject"])["commonName"]) for c in ctx.get_ca_certs()]  # type: ignore[misc]
 
 
 def test_token_and_ca_data(tmp_path: Path, pki: Path) -> None:
     f = write(
         tmp_path / "kc",
-        config({"server": "https://127.0.0.1:6443", "certificate-authority-data": b64(pki / "ca.crt")}, {"token": "t0k"}),
+        config(
+            {"server": "https://127.0.0.1:6443", "certificate-authority-data": b64(pki / "ca.crt")}, {"token": "t0k"}
+        ),
     )
     conn = load([f])
     assert conn.server == "https://127.0.0.1:6443" and conn.base_path == ""
     assert conn.headers == {"Authorization": "Bearer t0k"}
     assert conn.ssl_context is not None and conn.ssl_context.verify_mode == ssl.CERT_REQUIRED
     assert ca_names(conn.ssl_context) == ["epnp-e2e-ca"]  # that CA only, not the system's
-    assert "context c (user c, https://127.0.0.1:6443)" == conn.description
+    assert conn.description == "context c (user c, https://127.0.0.1:6443)"
 
 
 def test_files_are_relative_to_the_kubeconfig_that_names_them(tmp_path: Path, pki: Path) -> None:
@@ -107,7 +109,9 @@ def test_a_certificate_that_does_not_match_its_key(tmp_path: Path, pki: Path) ->
 
 def test_kubeconfig_list_first_entry_and_first_current_context_win(tmp_path: Path) -> None:
     a = write(tmp_path / "a", config({"server": "https://a.example:6443"}, {"token": "a"}, name="shared", current=None))
-    b = write(tmp_path / "b", config({"server": "https://b.example:6443"}, {"token": "b"}, name="shared", current="shared"))
+    b = write(
+        tmp_path / "b", config({"server": "https://b.example:6443"}, {"token": "b"}, name="shared", current="shared")
+    )
     paths = kubeconfig_paths(f"{a}:{tmp_path / 'absent'}:{b}")
     conn = load(paths)  # current-context from b (a sets none); the entries from a, which names them first
     assert conn.server == "https://a.example:6443" and conn.headers["Authorization"] == "Bearer a"
@@ -134,11 +138,17 @@ def test_context_by_name(tmp_path: Path) -> None:
 
 
 def test_insecure_skip_tls_verify(tmp_path: Path, pki: Path) -> None:
-    f = write(tmp_path / "kc", config({"server": "https://x.example", "insecure-skip-tls-verify": True}, {"token": "t"}))
+    f = write(
+        tmp_path / "kc", config({"server": "https://x.example", "insecure-skip-tls-verify": True}, {"token": "t"})
+    )
     ctx = load([f]).ssl_context
     assert ctx is not None and ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
     both = config(
-        {"server": "https://x.example", "insecure-skip-tls-verify": True, "certificate-authority-data": b64(pki / "ca.crt")},
+        {
+            "server": "https://x.example",
+            "insecure-skip-tls-verify": True,
+            "certificate-authority-data": b64(pki / "ca.crt"),
+        },
         {"token": "t"},
     )
     with pytest.raises(KubeconfigError, match="certificate-authority and insecure-skip-tls-verify"):
@@ -170,7 +180,10 @@ def test_unsupported_or_broken_users_are_refused_by_key(tmp_path: Path, user: di
         ({"server": "127.0.0.1:6443"}, "cluster c: server '127.0.0.1:6443' is not an http(s) URL"),
         ({}, "cluster c: server '' is not an http(s) URL"),
         ({"server": "https://x.example", "proxy-url": "http://proxy:3128"}, "cluster c: proxy-url is not supported"),
-        ({"server": "https://x.example", "certificate-authority-data": "bm90IGEgY2VydA=="}, "certificate-authority is not a PEM"),
+        (
+            {"server": "https://x.example", "certificate-authority-data": "bm90IGEgY2VydA=="},
+            "certificate-authority is not a PEM",
+        ),
         ({"server": "https://x.example", "certificate-authority": "absent.crt"}, "cluster c: certificate-authority"),
     ],
 )

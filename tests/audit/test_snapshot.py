@@ -90,13 +90,36 @@ def test_pods_networkpolicy_does_not_apply_to_are_left_out_with_the_reason(tmp_p
 @pytest.mark.parametrize(
     "docs, message",
     [
-        ([{"kind": "List", "items": [NS | {"metadata": {"name": "other"}}, POD]}], "Pod ep/jm: its namespace ep is not in the snapshot"),
-        ([{"kind": "List", "items": [NS, NETPOL | {"metadata": {"name": "x", "namespace": "other"}}]}], "NetworkPolicy other/x: its namespace other"),
+        (
+            [{"kind": "List", "items": [NS | {"metadata": {"name": "other"}}, POD]}],
+            "Pod ep/jm: its namespace ep is not in the snapshot",
+        ),
+        (
+            [{"kind": "List", "items": [NS, NETPOL | {"metadata": {"name": "x", "namespace": "other"}}]}],
+            "NetworkPolicy other/x: its namespace other",
+        ),
         ([{"kind": "List", "items": [NETPOL]}], "no Namespace in the input"),
-        ([{"kind": "List", "items": [NS, {"metadata": {"name": "?", "namespace": "ep"}, "data": {}}]}], "items[1]: an item without `kind`"),
-        ([{"kind": "List", "items": [NS, POD | {"metadata": {"name": "jm", "namespace": "ep", "labels": {"on": True}}}]}], "Pod ep/jm: label on is True, not a string"),
-        ([NS, POD, POD | {"metadata": {"name": "jm", "namespace": "ep", "labels": {}}}], "Pod ep/jm appears twice, and differently"),
-        ([NS, NETPOL | {"metadata": {"name": "deny"}}], "NetworkPolicy deny: no metadata.namespace (take the snapshot with -A)"),
+        (
+            [{"kind": "List", "items": [NS, {"metadata": {"name": "?", "namespace": "ep"}, "data": {}}]}],
+            "items[1]: an item without `kind`",
+        ),
+        (
+            [
+                {
+                    "kind": "List",
+                    "items": [NS, POD | {"metadata": {"name": "jm", "namespace": "ep", "labels": {"on": True}}}],
+                }
+            ],
+            "Pod ep/jm: label on is True, not a string",
+        ),
+        (
+            [NS, POD, POD | {"metadata": {"name": "jm", "namespace": "ep", "labels": {}}}],
+            "Pod ep/jm appears twice, and differently",
+        ),
+        (
+            [NS, NETPOL | {"metadata": {"name": "deny"}}],
+            "NetworkPolicy deny: no metadata.namespace (take the snapshot with -A)",
+        ),
         ([["not", "an", "object"]], "document 1: not a Kubernetes object"),
         ([{"metadata": {"name": "x"}}], "document 1: no `kind`"),
     ],
@@ -118,13 +141,21 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
 
 def test_the_same_object_twice_is_read_once(tmp_path: Path) -> None:
     """Overlapping lists (a namespace's pods and every pod) are fine when they agree."""
-    snap = load(write(tmp_path, {"kind": "List", "items": [NS, POD]}, {"kind": "PodList", "apiVersion": "v1", "items": [kindless(POD)]}))
+    snap = load(
+        write(
+            tmp_path,
+            {"kind": "List", "items": [NS, POD]},
+            {"kind": "PodList", "apiVersion": "v1", "items": [kindless(POD)]},
+        )
+    )
     assert len(snap.pods) == 1
 
 
 def test_objects_keeps_what_kubectl_sets_and_names_the_rest() -> None:
     """tools.kubelist is also `make verify --live`'s reader: a List's own item kinds win."""
-    out = objects([None, {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicyList", "items": [kindless(NETPOL), NETPOL]}])
+    out = objects(
+        [None, {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicyList", "items": [kindless(NETPOL), NETPOL]}]
+    )
     assert [o["kind"] for o in out] == ["NetworkPolicy", "NetworkPolicy"]
     assert out[0] == NETPOL  # the same object as kubectl would print it
     with pytest.raises(ObjectsError, match="`items` of the PodList is not a list"):

@@ -50,7 +50,11 @@ def roles_lines(report: Report) -> list[str]:
     def pods(pred: object) -> list[str]:
         return sorted(topo.show(w) for w, r in p.roles.items() if callable(pred) and pred(r))
 
-    for kind, title in (("ep-operator", "EP operator"), ("ep-instance", "EP instance"), ("flink-operator", "Flink operator")):
+    for kind, title in (
+        ("ep-operator", "EP operator"),
+        ("ep-instance", "EP instance"),
+        ("flink-operator", "Flink operator"),
+    ):
         found = pods(lambda r, k=kind: k in r.kinds)
         lines.append(f"  {title}: {', '.join(found) or 'no pod'}")
     for d in p.layout.deployments:
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--namespace", help="the release's namespace (default: from helm's annotations)")
     args = ap.parse_args(argv)
     try:
-        user = {}
+        user: dict[str, object] = {}
         if args.values:
             try:
                 user = yaml.safe_load(args.values.read_text()) or {}

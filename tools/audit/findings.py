@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.audit.roles import Placement, Topology, place, topology
-from tools.connectivity.cluster import Workload
 from tools.audit.snapshot import Snapshot, policy_key
+from tools.connectivity.cluster import Workload
 from tools.connectivity.engine import Result, Scenario, Selection, analyze
 from tools.connectivity.flows import ANY_PORT, Flow, Port, expand_ports
 from tools.connectivity.intervals import Interval, intersect, ip_peer_intervals, merge_intervals, subtract
@@ -146,7 +146,8 @@ def _is_deny_all(p: Obj) -> bool:
     spec = p["spec"]
     sel = spec.get("podSelector") or {}
     return (
-        not sel.get("matchLabels") and not sel.get("matchExpressions")
+        not sel.get("matchLabels")
+        and not sel.get("matchExpressions")
         and "Ingress" in policy_types(spec)
         and not spec.get("ingress")
     )
@@ -193,7 +194,9 @@ def audit(
 ) -> Report:
     mine = chart_policies(snap, release)
     if not mine:
-        every = sorted({(p["metadata"].get("labels") or {}).get(RELEASE_LABEL, "?") for p in chart_policies(snap, None)})
+        every = sorted(
+            {(p["metadata"].get("labels") or {}).get(RELEASE_LABEL, "?") for p in chart_policies(snap, None)}
+        )
         raise AuditError(
             f"no NetworkPolicy of release {release} in the input"
             + (f" (the chart's releases there: {', '.join(every)})" if every else "")
@@ -232,7 +235,9 @@ def audit(
     return report
 
 
-def _notes(snap: Snapshot, mine: Sequence[Obj], rendered: Sequence[Obj], placement: Placement, topo: Topology) -> list[str]:
+def _notes(
+    snap: Snapshot, mine: Sequence[Obj], rendered: Sequence[Obj], placement: Placement, topo: Topology
+) -> list[str]:
     notes = [f"left out: {x}" for x in snap.left_out]
     for name in placement.found:
         pods = sorted(str(topo.pods[w]) for w, r in placement.roles.items() if r.cell == name and r.by_labels)
@@ -302,15 +307,19 @@ def _selects_nothing(
             fewest = min(misses.values())
             near = sorted((pod for pod in here if misses[str(pod)] == fewest), key=str)[:3]
             if 0 < fewest < len(wanted):
-                text += " Nearest: " + "; ".join(
-                    f"{pod} has "
-                    + ", ".join(
-                        f"{k}={pod.labels[k]}" if k in pod.labels else f"no {k}"
-                        for k, v in sorted(wanted.items())
-                        if pod.labels.get(k) != v
+                text += (
+                    " Nearest: "
+                    + "; ".join(
+                        f"{pod} has "
+                        + ", ".join(
+                            f"{k}={pod.labels[k]}" if k in pod.labels else f"no {k}"
+                            for k, v in sorted(wanted.items())
+                            if pod.labels.get(k) != v
+                        )
+                        for pod in near
                     )
-                    for pod in near
-                ) + "."
+                    + "."
+                )
         elsewhere = [str(pod) for pod in snap.pods if pod.namespace != ns and selector_matches(selector, pod.labels)]
         if elsewhere:
             text += f" Pods it would select live in other namespaces: {', '.join(sorted(elsewhere)[:5])}."
@@ -387,8 +396,8 @@ def _flow_findings(
     beyond: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
     documented: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
     for proto in PROTOCOLS:
-        doc, extra = model.flows(proto)
-        expected = _by_pair([*doc, *extra])
+        doc_flows, extra = model.flows(proto)
+        expected = _by_pair([*doc_flows, *extra])
         actual = _by_pair(installed.flows(proto))
         for (s, d), ivs in expected.items():
             if (way := concerns(s, d)) is None:
@@ -405,12 +414,12 @@ def _flow_findings(
             # beyond what the destination's ingress documents: the destination's finding; within it,
             # beyond what the source's egress documents: the source's (egress restricted by the values)
             at_dst = subtract(more, _ingress_documented(model, by_name[s], by_name[d], proto))
-            for part, way in ((at_dst, "in"), (subtract(more, at_dst), "out")):
+            for span, way in ((at_dst, "in"), (subtract(more, at_dst), "out")):
                 if way == "in" and d not in product:
                     way = "out"
-                if part and (way == "in" or (s in product and s in model.egress)):
+                if span and (way == "in" or (s in product and s in model.egress)):
                     subject, peer = (d, s) if way == "in" else (s, d)
-                    for u in _units(proto, part):
+                    for u in _units(proto, span):
                         beyond[(subject, way)][u].add(peer)
     for f in other_protocol_leaks(installed, model):
         for s in _names(f.src, cluster.ips):
@@ -428,7 +437,7 @@ def _flow_findings(
         at_in = not any(_allows(ingress_only, caches["in"], *f) for f in flows)
         at_out = not any(_allows(egress_only, caches["out"], *f) for f in flows)
         direction = "ingress" if way == "in" else "egress"
-        by = selecting[direction].get(subject, [])
+        by = tuple(selecting[direction].get(subject, []))
         me = topo.show(subject)
         if at_in and not at_out:
             why = f"blocked at {me}'s ingress" if way == "in" else "blocked at the destinations' ingress"
@@ -444,15 +453,14 @@ def _flow_findings(
         ]
         verb = "does not get the documented" if way == "in" else "cannot open the documented"
         text = f"{_who(subject, topo, placement)} {verb} {'; '.join(parts)}: {why}."
-        out.append(_finding("blocked", subject, text, units, tuple(by), way, topo))
+        out.append(_finding("blocked", subject, text, units, by, way, topo))
 
     todo = sorted(beyond.items(), key=lambda kv: (topo.show(kv[0][0]), kv[0][1]))
     admitted = _admitted_by([(s, w, u) for (s, w), u in todo], installed, topo, policies)
-    for ((subject, way), units), by in zip(todo, admitted, strict=True):
+    for ((subject, way), units), letting in zip(todo, admitted, strict=True):
         direction = "ingress" if way == "in" else "egress"
         me = topo.show(subject)
         if not selecting[direction].get(subject):
-            peers = sorted({p for ps in units.values() for p in ps})
             doc = "; ".join(
                 f"{_ports_text(us)} {'from' if way == 'in' else 'to'} {_peers_text(ps, every, pods, topo, subject)}"
                 for ps, us in _grouped(documented[(subject, way)])
@@ -466,10 +474,10 @@ def _flow_findings(
             out.append(_finding("beyond", subject, text, units, (), way, topo))
             continue
         parts = []
-        for peers, us in _grouped(units):
+        for group, us in _grouped(units):
             known = sorted({p for u in us for p in documented[(subject, way)].get(u, set())})
             # the peers beyond and the documented ones together are often everyone: say so
-            shown = list(peers) if set(peers) | set(known) < set(every) - {subject} else list(every)
+            shown = list(group) if set(group) | set(known) < set(every) - {subject} else list(every)
             them = _peers_text(shown, every, pods, topo, subject)
             part = f"{_ports_text(us)} from {them}" if way == "in" else f"{them} on {_ports_text(us)}"
             if known:
@@ -477,9 +485,9 @@ def _flow_findings(
                 part += f"{_peers_text(known, every, pods, topo, subject)})"
             parts.append(part)
         reach = "admits, beyond the documented flows," if way == "in" else "may dial, beyond the documented flows,"
-        why = f"let through by {', '.join(by)}" if by else "let through by the policies together"
+        why = f"let through by {', '.join(letting)}" if letting else "let through by the policies together"
         text = f"{_who(subject, topo, placement)} {reach} {'; '.join(parts)}: {why}."
-        out.append(_finding("beyond", subject, text, units, tuple(by), way, topo))
+        out.append(_finding("beyond", subject, text, units, letting, way, topo))
     return out
 
 
@@ -547,9 +555,7 @@ def _ports_text(units: Sequence[Unit]) -> str:
         elif ivs[0][0] <= 1 and ivs[-1][1] == 65535 and len(ivs) == 1:
             parts.append(f"every {proto} port")
         else:  # the engine's ranges start at port 0, which no server listens on
-            ports = [
-                ", ".join(map(str, range(lo, hi + 1))) if hi - lo < 3 else f"{max(lo, 1)}-{hi}" for lo, hi in ivs
-            ]
+            ports = [", ".join(map(str, range(lo, hi + 1))) if hi - lo < 3 else f"{max(lo, 1)}-{hi}" for lo, hi in ivs]
             parts.append(f"{proto} {', '.join(ports)}")
     return " and ".join(parts)
 

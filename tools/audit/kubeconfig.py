@@ -249,7 +249,9 @@ def _ssl_context(
         try:
             ctx = ssl.create_default_context(cadata=ca.decode("ascii") if ca is not None else None)
         except (ssl.SSLError, UnicodeDecodeError, ValueError) as e:
-            raise KubeconfigError(f"{cluster_path}: {what}: certificate-authority is not a PEM certificate: {e}") from None
+            raise KubeconfigError(
+                f"{cluster_path}: {what}: certificate-authority is not a PEM certificate: {e}"
+            ) from None
     cert = _bytes(user, "client-certificate", user_path, f"user {user_name}")
     key = _bytes(user, "client-key", user_path, f"user {user_name}")
     if (cert is None) != (key is None):

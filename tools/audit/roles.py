@@ -24,6 +24,7 @@ from tools.connectivity.intervals import OUTSIDE_NAME, Interval, cidr_intervals,
 from tools.connectivity.layout import INSTANCE_LABEL, Layout, layout
 from tools.values import Values, get
 
+
 @dataclass(frozen=True)
 class Role:
     kinds: frozenset[str]  # the facts' workload keys (flink, flink-jobmanager, ...), as the model reads them
@@ -153,9 +154,7 @@ def topology(snap: Snapshot, values: Values, release_namespace: str) -> Topology
     return Topology(Cluster(nss, workloads, atoms), names)
 
 
-def place(
-    topo: Topology, values: Values, release_namespace: str, home: set[str], allowed: set[str]
-) -> Placement:
+def place(topo: Topology, values: Values, release_namespace: str, home: set[str], allowed: set[str]) -> Placement:
     """Roles for the topology's pods. `home`: the namespaces of the release's policies, where pods are
     also known by their labels; `allowed`: the workloads some allow policy selects, which are not."""
     lay = layout(values, release_namespace)

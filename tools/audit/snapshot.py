@@ -102,7 +102,8 @@ def from_objects(objs: Iterable[Obj]) -> Snapshot:
             namespaces[name] = {NAME_LABEL: name, **_labels(o, f"Namespace {name}")}
     if not namespaces:
         raise SnapshotError(
-            "no Namespace in the input: take all three kinds at once (kubectl get namespaces,pods,networkpolicies -A -o yaml)"
+            "no Namespace in the input: take all three kinds at once "
+            "(kubectl get namespaces,pods,networkpolicies -A -o yaml)"
         )
     pods, left_out = [], []
     for (kind, ns, name), o in seen.items():

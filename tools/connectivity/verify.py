@@ -26,8 +26,8 @@ from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, norm
 from tools.connectivity.intervals import cidrs_str
 from tools.connectivity.model import PROTOCOLS, actual_flows, compare, expected_flows, isolated
 from tools.connectivity.picture import PictureError, deny_all_in, draw, to_dot, to_svg
-from tools.paths import ROOT
 from tools.kubelist import ObjectsError, objects
+from tools.paths import ROOT
 from tools.policy import differences, normal
 from tools.render import RenderError, render
 from tools.values import effective_values

@@ -123,7 +123,17 @@ def _make_pki(d: Path) -> None:
         cwd=d,
     )
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "client.key", cwd=d)
-    _openssl("req", "-new", "-key", "client.key", "-subj", "/O=system:masters/CN=epnp-cert-admin", "-out", "client.csr", cwd=d)
+    _openssl(
+        "req",
+        "-new",
+        "-key",
+        "client.key",
+        "-subj",
+        "/O=system:masters/CN=epnp-cert-admin",
+        "-out",
+        "client.csr",
+        cwd=d,
+    )
     (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     _openssl(
         "x509",
