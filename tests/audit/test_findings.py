@@ -151,3 +151,26 @@ def test_the_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     bad.write_text(yaml.safe_dump({"kind": "List", "items": [pod("ep", "x", {})]}))
     rc, out, err = run(capsys, "--snapshot", str(bad))
     assert rc == 2 and out == "" and f"audit: {bad}: no Namespace in the input" in err
+
+
+def test_a_deployment_in_another_namespace_than_the_values_say() -> None:
+    """The FlinkDeployment runs in `flink`, the values leave it in the release's namespace: the policies
+    select nothing, and say where the pods they were meant for are."""
+    pods = product_pods()
+    flink = {n: lb for n, lb in pods.items() if n.startswith(FLINK)}
+    objs = [namespace("ep"), namespace("flink"), *installed({}, "epnp", "ep")]
+    objs += [pod("ep", n, lb) for n, lb in pods.items() if n not in flink]
+    objs += [pod("flink", n, lb) for n, lb in flink.items()]
+    report = audit(snapshot(objs), {})
+    nothing = {f.subject: f.text for f in report.findings if f.kind == "selects-nothing"}
+    assert sorted(nothing) == [
+        f"ep/{FLINK}{s}"
+        for s in ("-jobmanager", "-jobmanager-rpc-blob", "-jobmanager-stream-authoring", "-taskmanager")
+    ]
+    jm = f"flink/{FLINK}-jobmanager-0"
+    assert (
+        f"Pods it would select, that no allow policy selects, live in other namespaces: {jm}."
+        in nothing[f"ep/{FLINK}-jobmanager"]
+    )
+    # outside the release's namespaces a pod is not taken for the product by its labels alone
+    assert not any(report.topology.pods[w].namespace == "flink" for w in report.placement.roles)

@@ -169,7 +169,16 @@ def test_make_audit(controlplane: ControlPlane, healthy: Install, tmp_path: Path
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "KUBECONFIG")}
     for source in (f"SNAPSHOT={snap}", f"KUBECONFIG={controlplane.kubeconfig}"):
         proc = subprocess.run(
-            ["make", "-C", str(paths.ROOT), "audit", source, f"VALUES={healthy.values}", f"RELEASE={healthy.release}"],
+            [
+                "make",
+                "--no-print-directory",
+                "-C",
+                str(paths.ROOT),
+                "audit",
+                source,
+                f"VALUES={healthy.values}",
+                f"RELEASE={healthy.release}",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -211,11 +220,14 @@ def test_mislabelled_without_deny_all_is_open(controlplane: ControlPlane, kube: 
     renamed = sorted(f"{ns}/{p}" for p in product_pods("my-flink") if p.startswith("my-flink"))
     assert sorted(f.subject for f in of(found, "selects-nothing")) == [f"{ns}/{FLINK}{s}" for s in FLINK_POLICIES]
     assert sorted(f.subject for f in of(found, "beyond")) == renamed
+    page = page_flink_flows(ns, "my-flink")
     for f in of(found, "beyond"):
-        # nothing selects them: every TCP port from every other product pod and from outside the cluster
-        product = {f"{ns}/{p}" for p in product_pods("my-flink")} - {f.subject}
-        assert {s for s, _, proto, port in f.flows if (proto, port) == ("TCP", "*")} >= product - set(renamed)
-        assert "any address outside the cluster" in f.peers and f.policies == ()
+        # nothing selects them: every TCP port from every pod and address the page gives no port to it
+        everyone = ({f"{ns}/{p}" for p in product_pods("my-flink")} | {"any address outside the cluster"}) - {f.subject}
+        undocumented = everyone - {src for src, dst, _ in page if dst == f.subject}
+        assert {s for s, _, proto, port in f.flows if (proto, port) == ("TCP", "*")} >= undocumented
+        assert {s for s, _, proto, _ in f.flows if proto == "TCP"} >= everyone and f.policies == ()
+        assert {("UDP", "*"), ("SCTP", "*"), ("other protocols", "*")} <= f.ports
     assert of(found, "cut-off") == [] and of(found, "blocked") == []
 
 

@@ -228,7 +228,7 @@ def audit(
 
     report = Report(", ".join(releases), ns, snap, topo, placement, sorted(policy_key(p) for p in mine))
     report.notes += _notes(snap, mine, rendered, placement, topo)
-    report.findings += _selects_nothing(snap, mine, sel, topo)
+    report.findings += _selects_nothing(snap, mine, sel, topo, allowed)
     report.findings += _cut_off(snap, home, sel, allow, placement, topo)
     flows = _flow_findings(placement, topo, installed, ingress_only, egress_only, policies)
     report.findings += flows
@@ -286,7 +286,7 @@ def _labels_text(labels: Mapping[str, Any]) -> str:
 
 
 def _selects_nothing(
-    snap: Snapshot, mine: Sequence[Obj], sel: Mapping[str, Selection], topo: Topology
+    snap: Snapshot, mine: Sequence[Obj], sel: Mapping[str, Selection], topo: Topology, allowed: set[str]
 ) -> list[Finding]:
     out = []
     for p in sorted(mine, key=policy_key):
@@ -320,9 +320,15 @@ def _selects_nothing(
                     )
                     + "."
                 )
-        elsewhere = [str(pod) for pod in snap.pods if pod.namespace != ns and selector_matches(selector, pod.labels)]
+        # pods it would select elsewhere, that no allow policy looks after: is its namespace wrong?
+        elsewhere = sorted(
+            str(pod)
+            for w, pod in topo.pods.items()
+            if pod.namespace != ns and w not in allowed and selector_matches(selector, pod.labels)
+        )
         if elsewhere:
-            text += f" Pods it would select live in other namespaces: {', '.join(sorted(elsewhere)[:5])}."
+            text += " Pods it would select, that no allow policy selects, live in other namespaces: "
+            text += ", ".join(elsewhere[:5]) + (f" and {len(elsewhere) - 5} more." if len(elsewhere) > 5 else ".")
         keys = _values_keys(p)
         text += f" Check {keys} against the pods' labels." if keys else ""
         out.append(Finding("selects-nothing", key, text, policies=(key,)))
