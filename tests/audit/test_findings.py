@@ -174,3 +174,30 @@ def test_a_deployment_in_another_namespace_than_the_values_say() -> None:
     )
     # outside the release's namespaces a pod is not taken for the product by its labels alone
     assert not any(report.topology.pods[w].namespace == "flink" for w in report.placement.roles)
+
+
+def test_a_named_port_opens_what_the_pod_declares() -> None:
+    """A policy of the user's own admits `port: metrics` to the jobmanager: the engine resolves the
+    name on the pod's declared container ports, as the API defines named ports."""
+    jm = f"{FLINK}-jobmanager-0"
+    scrape = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "scrape", "namespace": "ep"},
+        "spec": {
+            "podSelector": {"matchLabels": {"component": "jobmanager"}},
+            "ingress": [{"ports": [{"port": "metrics"}]}],
+        },
+    }
+    objs = [*cluster("ep", {}), scrape]
+    assert audit(snapshot(objs), {}).findings == []  # no pod declares `metrics`: it opens nothing
+    declared = next(o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"] == jm)
+    declared["spec"]["containers"][0]["ports"] = [{"name": "metrics", "containerPort": 9249, "protocol": "TCP"}]
+    (found,) = audit(snapshot(objs), {}).findings
+    assert (found.kind, found.subject, found.ports, found.policies) == (
+        "beyond",
+        f"ep/{jm}",
+        {("TCP", "9249")},
+        ("ep/scrape",),
+    )
+    assert "any address outside the cluster" in found.peers

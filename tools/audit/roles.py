@@ -150,7 +150,7 @@ def topology(snap: Snapshot, values: Values, release_namespace: str) -> Topology
     _, regions = fixture_extras(values, lay, copy.deepcopy(nss))  # only the CIDRs the values name
     atoms = ip_atoms([*regions, *policy_regions(snap.policies)])
     names = workload_names(snap.pods, (a.name for a in atoms))
-    workloads = tuple(Workload(w, p.namespace, dict(p.labels), "pod") for w, p in names.items())
+    workloads = tuple(Workload(w, p.namespace, dict(p.labels), "pod", ports=p.ports) for w, p in names.items())
     return Topology(Cluster(nss, workloads, atoms), names)
 
 
@@ -177,7 +177,7 @@ def place(topo: Topology, values: Values, release_namespace: str, home: set[str]
         audit_values["flink"]["deployments"] = deployments
         lay = layout(audit_values, release_namespace)
     workloads = tuple(
-        Workload(w.name, w.namespace, w.labels, roles[w.name].group, roles[w.name].kinds, roles[w.name].cell)
+        Workload(w.name, w.namespace, w.labels, roles[w.name].group, roles[w.name].kinds, roles[w.name].cell, w.ports)
         if w.name in roles
         else w
         for w in topo.cluster.workloads

@@ -28,6 +28,7 @@ class Pod:
     namespace: str
     name: str
     labels: Mapping[str, str] = field(hash=False, compare=False)
+    ports: tuple[tuple[str, int, str], ...] = field(default=(), hash=False, compare=False)  # named ones
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -85,6 +86,16 @@ def _identity(obj: Obj, kind: str, namespaced: bool) -> tuple[str, str]:
     return (ns or "", name)
 
 
+def _named_ports(spec: Obj) -> tuple[tuple[str, int, str], ...]:
+    """The containers' named ports, which a policy's `port: <name>` resolves to on this pod."""
+    return tuple(
+        (str(p["name"]), int(p["containerPort"]), str(p.get("protocol") or "TCP"))
+        for c in spec.get("containers") or []
+        for p in c.get("ports") or []
+        if isinstance(p, dict) and p.get("name") and p.get("containerPort")
+    )
+
+
 def from_objects(objs: Iterable[Obj]) -> Snapshot:
     """The snapshot of these objects (tools.kubelist.objects of the input documents)."""
     seen: dict[tuple[str, str, str], Obj] = {}
@@ -121,7 +132,7 @@ def from_objects(objs: Iterable[Obj]) -> Snapshot:
         elif status.get("phase") in FINISHED:
             left_out.append(f"{ns}/{name} ({status['phase']}: it runs no more)")
         else:
-            pods.append(Pod(ns, name, _labels(o, what)))
+            pods.append(Pod(ns, name, _labels(o, what), _named_ports(spec)))
     policies = []
     for (kind, ns, name), o in seen.items():
         if kind != "NetworkPolicy":

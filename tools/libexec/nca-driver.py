@@ -9,7 +9,8 @@ starts this script by path, once per batch. It lives outside the harness's packa
 excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON document
     {"scenarios": [{"id": str,
                     "namespaces": [{"name": str, "labels": {..}}],
-                    "pods": [{"name": str, "namespace": str, "labels": {..}}],
+                    "pods": [{"name": str, "namespace": str, "labels": {..},
+                              "ports": [{"name", "containerPort", "protocol"}]}],  # ports: optional
                     "policies": [NetworkPolicy dict, ...],
                     "base_policies": [...],  # optional: semantic diff base -> policies
                     "selected": true}]}      # optional: also which pods each policy selects
@@ -105,7 +106,7 @@ def build_topology(sc: Json) -> PeerContainer:
                 "kind": "Pod",
                 "apiVersion": "v1",
                 "metadata": {"name": pod["name"], "namespace": pod["namespace"], "labels": _labels(pod.get("labels"))},
-                "spec": {"containers": [{"name": "main"}]},
+                "spec": {"containers": [{"name": "main", "ports": pod.get("ports") or []}]},
             }
         )
     return PeerContainer(pods.peer_set, ns_finder.namespaces, [], pods.representative_peers, PeerSet())
