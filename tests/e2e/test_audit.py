@@ -32,7 +32,7 @@ from tools.audit.findings import Finding, audit
 from tools.audit.kubeconfig import ApiError, load
 from tools.audit.snapshot import load as load_snapshot
 from tools.e2e.client import ApiError as ClientError
-from tools.e2e.controlplane import ControlPlane, _openssl
+from tools.e2e.controlplane import ControlPlane, signed_cert
 from tools.e2e.kube import Kube
 
 DENY_ALL = {"denyAllIngress": {"enabled": True}}
@@ -270,13 +270,7 @@ def test_live_errors_are_sentences(
     rc, out = run(capsys, "--kubeconfig", str(tmp_path / "bad-token"))
     assert rc == 2 and "the API server does not accept these credentials (HTTP 401)" in out, out
     # a certificate the server trusts, of a user in no group: authenticated, not authorised
-    d = cp.pki
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "nobody.key", cwd=d)
-    _openssl("req", "-new", "-key", "nobody.key", "-subj", "/CN=nobody", "-out", "nobody.csr", cwd=d)
-    _openssl(
-        "x509", "-req", "-in", "nobody.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", "1", "-extfile", "client.ext", "-out", "nobody.crt", cwd=d,
-    )  # fmt: skip
+    signed_cert(cp.pki, "nobody", "/CN=nobody", "extendedKeyUsage=clientAuth")
     with pytest.raises(ApiError, match=r"forbidden to GET /api/v1/namespaces \(HTTP 403\)"):
         cli.read_live(str(cert_kubeconfig(cp, tmp_path / "nobody", cert="nobody")), None)
 

@@ -101,60 +101,37 @@ def _make_pki(d: Path) -> None:
         "ca.crt",
         cwd=d,
     )
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
-    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver", "-out", "apiserver.csr", cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "apiserver.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "apiserver.crt",
-        cwd=d,
+    signed_cert(
+        d, "apiserver", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"
     )
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "client.key", cwd=d)
-    _openssl(
-        "req",
-        "-new",
-        "-key",
-        "client.key",
-        "-subj",
-        "/O=system:masters/CN=epnp-cert-admin",
-        "-out",
-        "client.csr",
-        cwd=d,
-    )
-    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "client.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "client.ext",
-        "-out",
-        "client.crt",
-        cwd=d,
-    )
+    signed_cert(d, "client", "/O=system:masters/CN=epnp-cert-admin", "extendedKeyUsage=clientAuth")
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+
+
+def signed_cert(d: Path, name: str, subject: str, extensions: str) -> None:
+    """<name>.key and <name>.crt in `d`, signed by its ca.crt/ca.key, with these X.509v3 extensions."""
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=d)
+    _openssl("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
+    (d / f"{name}.ext").write_text(extensions + "\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f"{name}.ext",
+        "-out",
+        f"{name}.crt",
+        cwd=d,
+    )
 
 
 class ControlPlane:
