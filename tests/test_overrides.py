@@ -11,7 +11,7 @@ from tests.conftest import rendered
 from tools import facts
 from tools.paths import CHART
 from tools.render import NAMESPACE, by_name, parse
-from tools.values import chart_defaults
+from tools.values import chart_defaults, put
 
 JM = "ibm-eventautomation-flink-jobmanager"
 
@@ -106,22 +106,34 @@ def test_instance_name_narrows_the_ep_selectors_and_names_the_policy():
     assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == narrowed
 
 
-def test_selectors_are_overridable():
-    objs = by_name(
-        rendered(
-            {
-                "flink": {
-                    "operator": {"podSelector": {"app": "my-operator"}},
-                    "componentLabels": {"jobmanager": {"component": "jm"}},
-                }
-            }
-        )
-    )
-    assert objs["ibm-eventautomation-flink-operator"]["spec"]["podSelector"]["matchLabels"] == {
-        **facts.labels("flink-operator"),
-        "app": "my-operator",
-    }
-    assert objs[JM]["spec"]["podSelector"]["matchLabels"]["component"] == "jm"
+# Every label map a user may set, with where the render shows it. A map the user sets is the selector,
+# exactly (helm merges maps, so the defaults live in the chart's _defaults.tpl, null in values.yaml).
+MY_LABELS = {"app": "mine"}
+SELECTOR_OVERRIDES = [
+    ("eventProcessing.operator.podSelector", "ibm-ep-operator", None),
+    ("eventProcessing.instance.podSelector", "ibm-ep", None),
+    ("flink.operator.podSelector", "ibm-eventautomation-flink-operator", None),
+    ("flink.deployments", f"{JM}-rpc-blob", [{"name": JM.removesuffix("-jobmanager"), "podSelector": MY_LABELS}]),
+]
+
+
+@pytest.mark.parametrize("key, policy, value", SELECTOR_OVERRIDES, ids=[k for k, _, _ in SELECTOR_OVERRIDES])
+def test_a_selector_override_replaces_the_default_whole(key, policy, value):
+    objs = by_name(rendered(put({}, key, value or MY_LABELS)))
+    assert objs[policy]["spec"]["podSelector"]["matchLabels"] == MY_LABELS
+
+
+@pytest.mark.parametrize("component", ["jobmanager", "taskmanager"])
+def test_component_labels_replace_the_default_and_add_to_the_deployments(component):
+    objs = by_name(rendered({"flink": {"componentLabels": {component: {"flink-role": "x"}}}}))
+    policy = JM if component == "jobmanager" else f"{JM.removesuffix('-jobmanager')}-taskmanager"
+    assert objs[policy]["spec"]["podSelector"]["matchLabels"] == {**facts.labels("flink"), "flink-role": "x"}
+
+
+def test_dns_selector_override_replaces_the_default_whole():
+    objs = by_name(rendered({"flink": {"egress": {"enabled": True}}, "cluster": {"dns": {"podSelector": MY_LABELS}}}))
+    dns = objs[f"{JM.removesuffix('-jobmanager')}-egress"]["spec"]["egress"][0]["to"][0]
+    assert dns["podSelector"]["matchLabels"] == MY_LABELS
 
 
 def test_a_deployment_selector_sharing_a_key_with_the_component_labels_names_it_once():

@@ -14,6 +14,7 @@ from tools.connectivity.layout import (
     INSTANCE_LABEL,
     Layout,
     beyond_page,
+    component_labels,
     dns_service,
     extra_rule_sets,
     layout,
@@ -123,14 +124,7 @@ def page_values(namespaces: Mapping[str, str] | None = None) -> Values:
     put(v, "eventProcessing.instance.podSelector", facts.labels("ep-instance"))
     put(v, "flink.operator.namespace", ns.get("flink-operator", ""))
     put(v, "flink.operator.podSelector", facts.labels("flink-operator"))
-    put(
-        v,
-        "flink.componentLabels",
-        {
-            c: {k: x for k, x in facts.labels(f"flink-{c}").items() if flink.get(k) != x}
-            for c in ("jobmanager", "taskmanager")
-        },
-    )
+    put(v, "flink.componentLabels", {c: component_labels(c) for c in ("jobmanager", "taskmanager")})
     put(
         v,
         "flink.deployments",

@@ -26,7 +26,8 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each group lives and which pod labels its selectors use, as the values say."""
+    """Where each group lives and which pod labels its selectors use, as the values say: a null
+    selector is the chart's default, the page's labels (the facts' workloads)."""
 
     namespaces: Mapping[str, str]  # ep-operator, ep-instance, flink-operator -> namespace
     labels: Mapping[str, Mapping[str, str]]  # ep-operator, ep-instance, flink-operator -> labels
@@ -63,14 +64,21 @@ def layout(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Layout
             "flink-operator": ns(fl["operator"]["namespace"]),
         },
         {
-            "ep-operator": dict(ep["operator"]["podSelector"]),
-            "ep-instance": dict(ep["instance"]["podSelector"]),
-            "flink-operator": dict(fl["operator"]["podSelector"]),
+            "ep-operator": dict(ep["operator"].get("podSelector") or facts.labels("ep-operator")),
+            "ep-instance": dict(ep["instance"].get("podSelector") or facts.labels("ep-instance")),
+            "flink-operator": dict(fl["operator"].get("podSelector") or facts.labels("flink-operator")),
         },
         ep["instance"]["name"],
         deps,
-        {k: dict(v) for k, v in fl["componentLabels"].items()},
+        {c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c)) for c in ("jobmanager", "taskmanager")},
     )
+
+
+def component_labels(component: str) -> dict[str, str]:
+    """The labels only a Flink `component` (jobmanager, taskmanager) pod carries beyond the deployment's:
+    the facts' workload minus the facts' `flink` labels (the chart's default componentLabels)."""
+    every = facts.labels("flink")
+    return {k: v for k, v in facts.labels(f"flink-{component}").items() if every.get(k) != v}
 
 
 def beyond_page() -> dict[str, Any]:
