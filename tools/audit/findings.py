@@ -365,8 +365,8 @@ def _cut_off(
                 )
             else:
                 text += (
-                    " If it is not part of Event Processing, give it a policy of its own or keep the deny-all out "
-                    "of its namespace."
+                    " If it is not part of Event Processing, give it a policy of its own, or leave its namespace "
+                    "out of the deny-all (denyAllIngress.exceptNamespaces)."
                 )
             out.append(Finding("cut-off", topo.show(w), text, policies=(key,)))
     return out
