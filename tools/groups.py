@@ -51,7 +51,12 @@ def group_switches(chart: Path = CHART) -> list[str]:
 
 
 def _flow(value: Any) -> str:
-    return str(yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000)).strip().removesuffix("...").strip()
+    return (
+        str(yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000))
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def null_default_text(key: str, chart: Path = CHART) -> str:

@@ -17,6 +17,7 @@ beyond           a flow the installed policies let into (or, where the values re
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -401,10 +402,17 @@ def _flow_findings(
     blocked: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
     beyond: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
     documented: dict[tuple[str, str], dict[Unit, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def relevant(src: str, dst: str) -> bool:
+        return concerns(src, dst) is not None
+
+    # only the pairs that touch the product's pods: a real cluster's pairs are many
+    near = _near(installed, product)
+    ingress_only, egress_only = _near(ingress_only, product), _near(egress_only, product)
     for proto in PROTOCOLS:
-        doc_flows, extra = model.flows(proto)
+        doc_flows, extra = model.flows(proto, relevant)
         expected = _by_pair([*doc_flows, *extra])
-        actual = _by_pair(installed.flows(proto))
+        actual = {k: v for k, v in _by_pair(near.flows(proto)).items() if relevant(*k)}
         for (s, d), ivs in expected.items():
             if (way := concerns(s, d)) is None:
                 continue
@@ -427,7 +435,7 @@ def _flow_findings(
                     subject, peer = (d, s) if way == "in" else (s, d)
                     for u in _units(proto, span):
                         beyond[(subject, way)][u].add(peer)
-    for f in other_protocol_leaks(installed, model):
+    for f in other_protocol_leaks(near, model):
         for s in _names(f.src, cluster.ips):
             for d in _names(f.dst, cluster.ips):
                 if d in product and d in model.ingress:
@@ -500,6 +508,11 @@ def _flow_findings(
 def _who(subject: str, topo: Topology, placement: Placement) -> str:
     role = placement.roles.get(subject)
     return topo.show(subject) + (f" ({role.text})" if role else "")
+
+
+def _near(result: Result, pods: set[str]) -> Result:
+    """The result with only the connections from or to `pods`."""
+    return dataclasses.replace(result, conns=[c for c in result.conns if c.dst in pods or c.src in pods])
 
 
 def _ingress_documented(model: Model, src: Workload, dst: Workload, protocol: str) -> tuple[Interval, ...]:
@@ -623,7 +636,11 @@ def _admitted_by(
     if not candidates:
         return [() for _ in beyond]
     by_key = {policy_key(p): p for p in policies}
-    solo = dict(zip(candidates, analyze([Scenario([by_key[k]], topo.cluster, k) for k in candidates]), strict=True))
+    subjects = {subject for subject, _, _ in beyond}
+    solo = {
+        k: _near(r, subjects)
+        for k, r in zip(candidates, analyze([Scenario([by_key[k]], topo.cluster, k) for k in candidates]), strict=True)
+    }
     caches: dict[str, dict[str, Any]] = {k: {} for k in candidates}
     out = []
     for subject, way, units in beyond:

@@ -203,7 +203,9 @@ def deny_all_namespaces(values: Values, release_namespace: str = RELEASE_NAMESPA
     ):
         nss |= {d.namespace for d in lay.deployments}
     nss = nss or {lay.namespaces["ep-instance"], *(d.namespace for d in lay.deployments)}
-    return (nss | set(get(values, "denyAllIngress.namespaces") or [])) - set(get(values, "denyAllIngress.exceptNamespaces") or [])
+    return (nss | set(get(values, "denyAllIngress.namespaces") or [])) - set(
+        get(values, "denyAllIngress.exceptNamespaces") or []
+    )
 
 
 def _group_of(kind: str) -> str:

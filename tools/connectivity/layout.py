@@ -70,7 +70,10 @@ def layout(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Layout
         },
         ep["instance"]["name"],
         deps,
-        {c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c)) for c in ("jobmanager", "taskmanager")},
+        {
+            c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c))
+            for c in ("jobmanager", "taskmanager")
+        },
     )
 
 
