@@ -192,3 +192,74 @@ def test_live_cluster_with_a_widened_policy(capsys: pytest.CaptureFixture[str], 
     assert rc == 1
     assert "differs: event-processing/ibm-eventautomation-flink-taskmanager" in out
     assert "Removed connections" in out  # installing the chart would take the widened access away
+
+
+def test_live_cluster_as_the_api_server_lists_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The API server's own NetworkPolicyList (`kubectl get --raw`, any client's GET) has no `kind` on its
+    items: read as the same policies, not reported all "missing"."""
+    items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in as_live(render())]
+    (tmp_path / "raw.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicyList", "items": items})
+    )
+    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--live", str(tmp_path / "raw.yaml")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "same objects" in out and "missing from the cluster" not in out
+
+
+def test_live_differences_read_as_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A port removed and a `from` removed by hand: each (peer, port) that only one side admits, in the
+    YAML it stands for, never a Python repr."""
+    live = as_live(render())
+    tm = next(o for o in live if o["metadata"]["name"] == "ibm-eventautomation-flink-taskmanager")
+    del tm["spec"]["ingress"][0]["from"]
+    blob = next(o for o in live if o["metadata"]["name"] == "ibm-eventautomation-flink-jobmanager-rpc-blob")
+    blob["spec"]["ingress"][0]["ports"] = [p for p in blob["spec"]["ingress"][0]["ports"] if p["port"] != 6124]
+    rc, out = run(capsys, tmp_path, live=live)
+    assert rc == 1
+    flink = (
+        "{app.kubernetes.io/instance: ibm-eventautomation-flink, "
+        "app.kubernetes.io/managed-by: ibm-eventautomation-flink-operator, "
+        "app.kubernetes.io/name: ibm-eventautomation-flink}"
+    )
+    assert (
+        "  differs: event-processing/ibm-eventautomation-flink-jobmanager-rpc-blob\n"
+        "    ingress only in the chart:\n"
+        f"      - from: {{podSelector: {{matchLabels: {flink}}}}}\n"
+        "        port: TCP 6124\n"
+    ) in out
+    assert (
+        "  differs: event-processing/ibm-eventautomation-flink-taskmanager\n"
+        "    ingress only in the cluster:\n"
+        "      - from: anywhere\n"
+        "        port: TCP 8081\n"
+        "    ingress only in the chart:\n"
+        f"      - from: {{podSelector: {{matchLabels: {flink}}}}}\n"
+        "        port: TCP 8081\n"
+    ) in out
+    assert "frozenset" not in out and "('" not in out
+
+
+def test_live_selector_and_types_side_by_side(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    live = as_live(render())
+    op = next(o for o in live if o["metadata"]["name"] == "ibm-ep-operator")
+    op["spec"]["podSelector"] = {"matchLabels": {"app": "my-operator"}}
+    op["spec"]["policyTypes"] = ["Ingress", "Egress"]
+    rc, out = run(capsys, tmp_path, live=live)
+    assert rc == 1
+    assert (
+        "  differs: event-processing/ibm-ep-operator\n"
+        "    podSelector:\n"
+        "      cluster: {matchLabels: {app: my-operator}}\n"
+        "      chart:   {matchLabels: {app.kubernetes.io/instance: ibm-ep-operator, "
+        "app.kubernetes.io/name: ibm-event-processing}}\n"
+        "    policyTypes:\n"
+        "      cluster: Egress, Ingress\n"
+        "      chart:   Ingress\n"
+    ) in out
+
+
+def test_live_input_that_is_not_kubernetes_objects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "live.yaml").write_text("- just\n- a list\n")
+    rc = verify.main(["--svg", str(tmp_path / "g.svg"), "--live", str(tmp_path / "live.yaml")])
+    assert rc == 2 and "document 1: not a Kubernetes object" in capsys.readouterr().err

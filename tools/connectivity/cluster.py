@@ -41,6 +41,8 @@ class Workload:
     group: str = ""
     kinds: frozenset[str] = frozenset()
     cell: str = ""
+    # named container ports (name, number, protocol), for rules that name a port; fixture pods have none
+    ports: tuple[tuple[str, int, str], ...] = field(default=(), hash=False, compare=False)
 
     @property
     def is_outside(self) -> bool:
@@ -88,7 +90,19 @@ class Cluster:
     def to_json(self) -> dict[str, Any]:
         return {
             "namespaces": [{"name": n, "labels": dict(lb)} for n, lb in self.namespaces.items()],
-            "pods": [{"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)} for w in self.workloads],
+            "pods": [
+                {
+                    "name": w.name,
+                    "namespace": w.namespace,
+                    "labels": dict(w.labels),
+                    **(
+                        {"ports": [{"name": n, "containerPort": c, "protocol": pr} for n, c, pr in w.ports]}
+                        if w.ports
+                        else {}
+                    ),
+                }
+                for w in self.workloads
+            ],
         }
 
 

@@ -46,6 +46,7 @@ class Scenario:
     id: str = ""
     namespace: str = "ep"  # for policies without metadata.namespace (as `kubectl apply -n`)
     base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
+    selected: bool = False  # also ask which pods each policy selects (Result.selected)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -55,6 +56,8 @@ class Scenario:
         }
         if self.base_policies is not None:
             d["base_policies"] = self._placed(self.base_policies)
+        if self.selected:
+            d["selected"] = True
         return d
 
     def _placed(self, policies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -88,6 +91,15 @@ class SemanticDiff:
     text: str
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The workloads one policy selects, as nca parsed it, and the directions it isolates them in."""
+
+    pods: frozenset[str]
+    ingress: bool
+    egress: bool
+
+
 @dataclass
 class Result:
     id: str
@@ -96,6 +108,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     ips: tuple[IpAtom, ...] = (WHOLE,)
+    selected: dict[str, Selection] = field(default_factory=dict)  # "namespace/name" -> (Scenario.selected)
 
     def flows(self, protocol: str = "TCP") -> set[Flow]:
         """Allowed flows of one protocol, one per port (ANY_PORT when every port is open). nca's IP
@@ -159,6 +172,10 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
                         )
                     )
     diff = raw.get("diff")
+    selected = {
+        s["policy"]: Selection(frozenset(_peer_to_workload(p, by_pod) for p in s["pods"]), s["ingress"], s["egress"])
+        for s in raw.get("selected") or []
+    }
     return Result(
         raw["id"],
         conns,
@@ -166,6 +183,7 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
         raw.get("warnings", []),
         raw.get("seconds", 0.0),
         cluster.ips,
+        selected,
     )
 
 

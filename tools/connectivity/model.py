@@ -273,14 +273,19 @@ class Model:
         )
         return [(ivs, wa or wb) for pa, wa in a for pb, wb in b if (ivs := intersect(pa, pb))]
 
-    def flows(self, protocol: str = "TCP") -> tuple[set[Flow], dict[Flow, str]]:
-        """(documented flows, {flow allowed by the values' own rules: why})."""
+    def flows(
+        self, protocol: str = "TCP", among: Callable[[str, str], bool] | None = None
+    ) -> tuple[set[Flow], dict[Flow, str]]:
+        """(documented flows, {flow allowed by the values' own rules: why}); `among`: only between the
+        (source, destination) names it accepts (a real cluster's pairs are many)."""
         doc: set[Flow] = set()
         extra: dict[Flow, str] = {}
         every = self.cluster.all_workloads()
         for s in every:
             for d in every:
                 if s.name == d.name or (s.is_outside and d.is_outside):
+                    continue
+                if among is not None and not among(s.name, d.name):
                     continue
                 grants = self.allowed(s, d, protocol)
                 if not grants:

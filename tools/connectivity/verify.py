@@ -26,8 +26,9 @@ from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, norm
 from tools.connectivity.intervals import cidrs_str
 from tools.connectivity.model import PROTOCOLS, actual_flows, compare, expected_flows, isolated
 from tools.connectivity.picture import PictureError, deny_all_in, draw, to_dot, to_svg
+from tools.kubelist import ObjectsError, objects
 from tools.paths import ROOT
-from tools.policy import normal
+from tools.policy import differences, normal
 from tools.render import RenderError, render
 from tools.values import effective_values
 
@@ -36,16 +37,9 @@ DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
 
 
 def network_policies(docs: Sequence[Any]) -> list[Obj]:
-    """NetworkPolicies from rendered or `kubectl get -o yaml` documents (Lists unwrapped)."""
-    out = []
-    for d in docs:
-        if not isinstance(d, dict):
-            continue
-        if d.get("kind", "").endswith("List"):
-            out += network_policies(d.get("items") or [])
-        elif d.get("kind") == "NetworkPolicy":
-            out.append(d)
-    return out
+    """NetworkPolicies from rendered or `kubectl get -o yaml` documents, or the API server's own lists
+    (whose items carry no `kind`): tools.kubelist unwraps them all."""
+    return [o for o in objects(docs) if o["kind"] == "NetworkPolicy"]
 
 
 def connectivity_table(
@@ -151,16 +145,8 @@ def live_diff(live: list[Obj], rendered: list[Obj], cluster: Cluster) -> tuple[b
     for k in sorted(lv.keys() - rd.keys()):
         lines.append(f"  in the cluster, not in the chart: {k[0]}/{k[1]}")
     for k in sorted(lv.keys() & rd.keys()):
-        a, b = normal(lv[k]), normal(rd[k])
-        if a != b:
-            lines.append(
-                f"  differs: {k[0]}/{k[1]}"
-                + "".join(
-                    f"\n      {f}: cluster {getattr(a, f)!r}\n      {' ' * len(f)}  chart   {getattr(b, f)!r}"
-                    for f in ("pod_selector", "policy_types", "ingress", "egress")
-                    if getattr(a, f) != getattr(b, f)
-                )
-            )
+        if found := differences(normal(lv[k]), normal(rd[k]), "cluster", "chart"):
+            lines += [f"  differs: {k[0]}/{k[1]}", *(f"    {ln}" for ln in found)]
     sem = semantic_diff(live, rendered, cluster)
     text = (
         "Policies (cluster vs chart):\n"
@@ -181,6 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     user = (yaml.safe_load(args.values.read_text()) or {}) if args.values else {}
+    live: list[Obj] = []
+    if args.live:  # read first: bad input stops before the analysis
+        try:
+            live = network_policies(list(yaml.safe_load_all(args.live.read_text())))
+        except (OSError, ObjectsError, yaml.YAMLError) as e:
+            print(f"{args.live}: {e}", file=sys.stderr)
+            return 2
     values = effective_values(user)
     try:
         rendered = network_policies(render(user))
@@ -215,7 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nGraph: not drawn ({str(e).splitlines()[0]})")
     failed = bool(diff)
     if args.live:
-        live = network_policies(list(yaml.safe_load_all(args.live.read_text())))
         differs, text = live_diff(live, rendered, cluster)
         print("\nLive cluster vs chart:\n" + text)
         failed |= differs

@@ -78,7 +78,8 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 
 def _make_pki(d: Path) -> None:
-    """CA + serving cert for 127.0.0.1/localhost, and the service-account key."""
+    """CA + serving cert for 127.0.0.1/localhost, a client cert in system:masters (for clients that
+    authenticate by certificate, as most kubeconfigs do), and the service-account key."""
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
     # CA extensions spelled out rather than left to the local openssl.cnf: Go
     # (helm) rejects a v3 CA certificate without them.
@@ -100,14 +101,24 @@ def _make_pki(d: Path) -> None:
         "ca.crt",
         cwd=d,
     )
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "apiserver.key", cwd=d)
-    _openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver", "-out", "apiserver.csr", cwd=d)
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    signed_cert(
+        d, "apiserver", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"
+    )
+    signed_cert(d, "client", "/O=system:masters/CN=epnp-cert-admin", "extendedKeyUsage=clientAuth")
+    _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+
+
+def signed_cert(d: Path, name: str, subject: str, extensions: str) -> None:
+    """<name>.key and <name>.crt in `d`, signed by its ca.crt/ca.key, with these X.509v3 extensions."""
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=d)
+    _openssl("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=d)
+    (d / f"{name}.ext").write_text(extensions + "\n")
     _openssl(
         "x509",
         "-req",
         "-in",
-        "apiserver.csr",
+        f"{name}.csr",
         "-CA",
         "ca.crt",
         "-CAkey",
@@ -116,13 +127,11 @@ def _make_pki(d: Path) -> None:
         "-days",
         "2",
         "-extfile",
-        "san.ext",
+        f"{name}.ext",
         "-out",
-        "apiserver.crt",
+        f"{name}.crt",
         cwd=d,
     )
-    _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
-    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
 
 class ControlPlane:
@@ -138,6 +147,11 @@ class ControlPlane:
     @property
     def kubeconfig(self) -> Path:
         return self.dir / "kubeconfig"
+
+    @property
+    def pki(self) -> Path:
+        """ca.crt, and client.crt/client.key: a client certificate the API server trusts (system:masters)."""
+        return self.dir / "pki"
 
     @property
     def url(self) -> str:
@@ -211,6 +225,7 @@ class ControlPlane:
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--token-auth-file={d / 'tokens.csv'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
                 "--authorization-mode=RBAC",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",

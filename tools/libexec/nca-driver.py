@@ -9,11 +9,14 @@ starts this script by path, once per batch. It lives outside the harness's packa
 excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON document
     {"scenarios": [{"id": str,
                     "namespaces": [{"name": str, "labels": {..}}],
-                    "pods": [{"name": str, "namespace": str, "labels": {..}}],
+                    "pods": [{"name": str, "namespace": str, "labels": {..},
+                              "ports": [{"name", "containerPort", "protocol"}]}],  # ports: optional
                     "policies": [NetworkPolicy dict, ...],
-                    "base_policies": [...]}]}  # optional: semantic diff base -> policies
+                    "base_policies": [...],  # optional: semantic diff base -> policies
+                    "selected": true}]}      # optional: also which pods each policy selects
 stdout: {"results": [{"id", "conns": [cube], "diff": {..}|null, "error": str|null,
-                      "warnings": [str], "seconds": float}]}
+                      "warnings": [str], "seconds": float,
+                      "selected": [{"policy": "ns/name", "pods": [peer], "ingress": bool, "egress": bool}]}]}
 A cube is one hyper-rectangle of allowed connections as nca computes it:
     {"src": [peer], "dst": [peer], "protocols": [[lo, hi]] | "*", "dst_ports": [[lo, hi]] | "*",
      "other_dims": [dim names restricted beyond protocol/port]}
@@ -103,7 +106,7 @@ def build_topology(sc: Json) -> PeerContainer:
                 "kind": "Pod",
                 "apiVersion": "v1",
                 "metadata": {"name": pod["name"], "namespace": pod["namespace"], "labels": _labels(pod.get("labels"))},
-                "spec": {"containers": [{"name": "main"}]},
+                "spec": {"containers": [{"name": "main", "ports": pod.get("ports") or []}]},
             }
         )
     return PeerContainer(pods.peer_set, ns_finder.namespaces, [], pods.representative_peers, PeerSet())
@@ -215,7 +218,22 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
         res["error"] = "nca did not execute the connectivity query (no peers?)"
         return res
     res["conns"] = query.cubes
+    if sc.get("selected"):
+        res["selected"] = selected(config)
     return res
+
+
+def selected(config: NetworkConfig) -> list[Json]:
+    """The pods each policy selects, and which directions it isolates them in, as nca parsed them."""
+    return [
+        {
+            "policy": policy.full_name(),
+            "pods": sorted(peer_name(p) for p in policy.selected_peers),
+            "ingress": bool(policy.affects_ingress),
+            "egress": bool(policy.affects_egress),
+        }
+        for policy in config.policies_container.policies.values()
+    ]
 
 
 def run_batch(batch: Json, logger: NcaLogger, topo: Topologies) -> list[Json]:
