@@ -13,7 +13,7 @@ from tests.pages import assert_matches_table, assert_objects_are_the_pages, tabl
 from tools import facts
 from tools.policy import ANY_PEER, normal
 from tools.render import NAMESPACE, by_name
-from tools.values import FULL_PAGE, METRICS_PORT
+from tools.scenarios import FULL_PAGE, METRICS_PORT
 
 # The two EP policies the page tabulates but does not print (compared with its tables below).
 TABULATED = facts.switches()["deployOperatorNetworkPolicy"] + facts.switches()["deployNetworkPolicies"]

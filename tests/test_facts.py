@@ -14,7 +14,7 @@ import yaml
 
 from tests.skips import needs_pages
 from tools import facts
-from tools.values import METRICS_PORT
+from tools.scenarios import METRICS_PORT
 
 DEFAULTS = facts.defaults_page()
 SPEC = DEFAULTS.spec

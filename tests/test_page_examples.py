@@ -20,7 +20,8 @@ from tools import facts
 from tools.paths import CHART, REPO_CHART, ROOT
 from tools.policy import normal
 from tools.render import by_name
-from tools.values import FULL_PAGE, METRICS_PORT, merge
+from tools.scenarios import FULL_PAGE, METRICS_PORT
+from tools.values import merge
 
 EXAMPLES = CHART / "examples"
 # (page, variant) of every page the examples reproduce (the defaults reproduce the other).

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tools.generate.schema import resolve
 from tools.paths import CHART, REPO_CHART, ROOT
+from tools.values_schema import resolve
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -5,7 +5,6 @@ put(values, "flink.metrics.port", 9250)    sets it in place, creating maps on th
 updated(values, "flink.metrics.port", 9250)  the same on a copy; values stays as it was
 merge(base, override)                      helm's values merge (a new tree)
 effective_values(overrides)                values.yaml with the overrides merged in
-FULL_PAGE, METRICS_PORT                    the values that add the page's two optional objects
 """
 
 from __future__ import annotations
@@ -19,15 +18,6 @@ import yaml
 from tools.paths import CHART
 
 Values = dict[str, Any]
-
-# The port the examples give the Flink metrics reporter (the page leaves it to the user: its
-# METRICS_PORT_NUMBER placeholder).
-METRICS_PORT = 9250
-# The whole page: on top of the defaults (the 1.0 page) or a later page's example, the switches that
-# add the page's two optional objects, the deny-all and the Flink metrics policy. The README's picture,
-# a dataplane case and the tests that compare a render with a page's every object use these values.
-# Shared: copy before changing it (merge and updated do).
-FULL_PAGE: Values = {"denyAllIngress": {"enabled": True}, "flink": {"metrics": {"enabled": True, "port": METRICS_PORT}}}
 
 
 def get(values: Values, dotted: str) -> Any:

@@ -29,28 +29,13 @@ from tools.connectivity.engine import Result, Scenario, analyze
 from tools.connectivity.flows import FlowDiff
 from tools.connectivity.model import compare
 from tools.paths import CHART
+from tools.scenarios import LAYOUTS, SWITCHES
 from tools.values import Values, effective_values, merge, put
 
-DENY = "denyAllIngress.enabled"
-METRICS = "flink.metrics.enabled"
-GROUP_SWITCHES = tuple(s for s in facts.switches() if s not in (DENY, METRICS))
-SWITCHES = (*GROUP_SWITCHES, DENY, METRICS)
 # The ingress groups beyond the page (facts beyondPage.ingress, e.g. taskmanagerRpcData): the beyond
 # matrix crosses them all off and all on.
 BEYOND_INGRESS_SWITCHES = tuple(dict.fromkeys(r["switch"] for r in facts.load()["beyondPage"]["ingress"]))
 
-# "operator in the same or another namespace": everything in the release namespace, or each of the
-# four groups in a namespace of its own (both operators away from what they serve, EP away from Flink).
-LAYOUTS: dict[str, Values] = {
-    "same": {},
-    "split": {
-        "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}},
-        "flink": {
-            "operator": {"namespace": "flink-operator"},
-            "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}],
-        },
-    },
-}
 # The ports the page lets a user choose: Flink's own and the metrics reporter's.
 PORTS: dict[str, Values] = {
     "default": {"flink": {"metrics": {"port": 9250}}},
@@ -225,7 +210,7 @@ EXTRAS: Values = {
 
 @dataclass(frozen=True)
 class BeyondCombo:
-    """One combination of the beyond-the-page options (issue 4)."""
+    """One combination of the beyond-the-page options (platform, sources, egress, ports the page forgets)."""
 
     platform: str
     egress: str

@@ -9,11 +9,11 @@
 | README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
-| docs/connectivity.dot, the README's picture | the documented flows (facts + values; connectivity/picture.py) |
+| docs/connectivity.dot, the README's picture | the documented flows (facts + values; readme_picture.py) |
 | docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
 
 The picture is written only after network-config-analyzer computes the same flows from the render
-(`picture.check_readme_picture`, which needs helm and nca); the check itself needs neither, nor
+(`readme_picture.check_readme_picture`, which needs helm and nca); the check itself needs neither, nor
 Graphviz: Graphviz's SVG differs from version to version, so the SVG is current when its stamp is
 the hash of today's DOT.
 
@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from tools.connectivity import picture
-from tools.generate import readme, values_yaml
+from tools.generate import readme, readme_picture, values_yaml
 from tools.groups import group_table
 from tools.paths import ROOT
 
@@ -77,7 +77,7 @@ class Tree:
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
             ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
-            self.picture.with_suffix(".dot"): picture.readme_dot,
+            self.picture.with_suffix(".dot"): readme_picture.readme_dot,
         }
 
     @property
@@ -109,7 +109,7 @@ def write(tree: Tree | None = None) -> list[Path]:
     dot = tree.picture.with_suffix(".dot")
     redraw = tree.picture_stale(wanted[dot])
     if redraw or dot in changed:
-        picture.check_readme_picture()  # raises before anything is written
+        readme_picture.check_readme_picture()  # raises before anything is written
     svg = picture.to_svg(wanted[dot]) if redraw else None
     for path in changed:
         path.write_text(wanted[path])

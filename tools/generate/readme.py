@@ -8,7 +8,7 @@ README's template (docs/readme/chart-README.md); both are filled from the same f
   group-table switches that are not the page's (tools/groups.py), then `BEYOND_THE_PAGE_SETTINGS`;
 - from the facts file: `documented-rows`, `decisions`;
 - from Chart.yaml: `links`;
-- from tools/connectivity/picture.py: `connectivity-status` (what has checked the picture's flows);
+- from readme_picture.py: `connectivity-status` (what has checked the picture's flows);
 - prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`, `ep-releases`), where
   `{{key}}` stands for a Chart.yaml fact (see `placeholders`).
 """
@@ -24,9 +24,9 @@ from typing import Any
 import yaml
 
 from tools import facts
-from tools.connectivity import picture
-from tools.generate.schema import node_at, rows
+from tools.generate import readme_picture
 from tools.groups import group_table
+from tools.values_schema import node_at, rows
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z]+) *\}\}")
@@ -142,7 +142,7 @@ def sections(
         "switches": lambda: switches_table(schema),
         "beyond-the-page": lambda: beyond_table(schema, table),
         "links": lambda: links(meta),
-        "connectivity-status": picture.status,
+        "connectivity-status": readme_picture.status,
     }
     for name in SNIPPETS:
         out[name] = partial(snippet, prose / f"{name}.md", values)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from tools.generate.schema import is_group, node_at
+from tools.values_schema import is_group, node_at
 
 WIDTH = 100
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_./-]+):(?: |$)")
