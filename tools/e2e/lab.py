@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.e2e import reaper
-from tools.e2e.controlplane import ControlPlane, _pdeathsig, _sweep_stale_dirs
+from tools.e2e.controlplane import ControlPlane, sweep_stale_dirs
 from tools.e2e.probe import setns
 from tools.paths import BIN, ROOT
 
@@ -105,7 +105,7 @@ def sweep() -> list[str]:
             _kill_inside(ns)
             _run(["ip", "netns", "del", ns], check=False)
             gone.append(ns)
-    _sweep_stale_dirs()  # the control plane's, which a killed lab leaves too
+    sweep_stale_dirs()  # the control plane's, which a killed lab leaves too
     for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
         m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", d.name)
         if m and not Path(f"/proc/{m.group(1)}").exists():
@@ -289,7 +289,7 @@ class Lab:
                 env=dict(env) if env is not None else None,
                 text=pipes,
                 start_new_session=True,
-                preexec_fn=_pdeathsig,
+                preexec_fn=reaper.pdeathsig,
             )
         self.procs[name] = p
         return p
