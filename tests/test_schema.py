@@ -65,7 +65,7 @@ def _objects(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _objects(value, f"{path}/{i}")
 
 
-# Helm gives every subchart `global`: any object, or the chart could not be a dependency (issue 9).
+# Helm gives every subchart `global`: any object, or the chart could not be a dependency (test_umbrella.py).
 OPEN_BY_DESIGN = {"/properties/global"}
 
 

@@ -165,7 +165,7 @@ def test_case_three_ways(dp: Dataplane, coverage: dict[str, tuple[Prepared, Resu
 
 
 def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 8's bar: at least 1000 probes over at least 8 cases, none undocumented or blocked."""
+    """The coverage bar: at least 1000 probes over at least 8 cases, none undocumented or blocked."""
     missing = [c for c in CASE_IDS if c not in REPORTS]
     if missing:
         (pytest.fail if REQUIRE else pytest.skip)(f"coverage cases did not all run: {missing}")

@@ -4,7 +4,7 @@
         lab.add_hosts([("ep/ep-operator", "100.64.0.2"), ...])
         lab.agent.serve(...); lab.agent.probe(...)
 
-Layout (issue 8): the node namespace holds etcd, kube-apiserver, kube-router, the probe agent and
+Layout: the node namespace holds etcd, kube-apiserver, kube-router, the probe agent and
 all iptables/ipset state, with ip_forward=1 and no ICMP rate limit there only; the node's address
 sits on its `lo`. Each pod (or outside peer) is a namespace with `eth0`, a /32 and a default route
 to the node's address (onlink), and the node routes that /32 to the pod's veth: Calico's layout,

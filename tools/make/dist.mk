@@ -1,4 +1,4 @@
-# Distribution (issue 9): the chart archive, reproducible and optionally signed; pushing it to an
+# Distribution: the chart archive, reproducible and optionally signed; pushing it to an
 # OCI registry; chart-testing. Included from the top-level Makefile (CHART, PYTHON, BIN).
 #
 #   make package [SIGN_KEY=name [KEYRING=secring.gpg] [PASSPHRASE_FILE=f]]   dist/<chart>-<version>.tgz (+ .prov)
