@@ -1,13 +1,17 @@
-"""The repository's habits: what a reader meets says what and why (no bare "issue N" references), and
-the pre-commit hooks run exactly what `make lint` and `make verify-generated` run."""
+"""The repository's habits: what a reader meets says what and why (no bare "issue N" references), the
+pre-commit hooks run exactly what `make lint` and `make verify-generated` run, and `make test-fast`
+leaves out exactly the slow layers."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
+from fnmatch import fnmatch
 
 import yaml
 
+from tools.mutate.runner import SLOW
 from tools.paths import ROOT
 
 ISSUE_REFERENCE = re.compile(r"\bissues? ?#?\d+\b|\(issue[:,)]", re.I)
@@ -58,3 +62,33 @@ def test_pre_commit_runs_make_lints_linters_and_verify_generated_locally() -> No
     assert all(h["language"] == "system" and h["pass_filenames"] is False for h in hooks)
     assert [h["entry"] for h in hooks] == [f"make {t}" for t in [*lint_prerequisites(), "verify-generated"]]
     assert all(h["id"] == h["entry"].removeprefix("make ") for h in hooks)
+
+
+def fast_modules() -> set[str]:
+    """The test modules `make test-fast`'s two pytest runs collect (from `make -n`: paths and --ignore)."""
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test-fast-connectivity", "test-fast-rest"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    out: set[str] = set()
+    for line in dry.splitlines():
+        words = shlex.split(line)
+        args = words[words.index("pytest") + 1 :]
+        ignored = [a.removeprefix("--ignore=") for a in args if a.startswith("--ignore=")]
+        for top in (a for a in args if not a.startswith("-")):
+            for p in (ROOT / top).rglob("test_*.py"):
+                rel = p.relative_to(ROOT).as_posix()
+                if not any(rel == i or rel.startswith(i + "/") for i in ignored):
+                    out.add(rel)
+    return out
+
+
+def test_make_test_fast_leaves_out_the_slow_layers_only() -> None:
+    """What test-fast leaves out is the mutation runner's SLOW (the control plane, the dataplane, the switch
+    matrices) and test_lint.py, which `make lint` ran just before; everything else runs."""
+    every = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")}
+    left_out = every - fast_modules()
+    assert left_out == {m for m in every if any(fnmatch(m, g) for g in SLOW)} | {"tests/test_lint.py"}
