@@ -30,6 +30,7 @@ EDITS = {
     "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
     "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
     "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
+    "docs/spec-pages.md": ("| [1.0](", "| [1.0.0]("),
 }
 
 
@@ -52,6 +53,7 @@ def clone(tmp_path: Path) -> Path:
         wanted = rel.startswith(("charts/", "docs/readme/", "docs/connectivity.", "tools/")) or rel in (
             "README.md",
             "LICENSE",
+            "docs/spec-pages.md",
         )
         if wanted and src.is_file() and not src.is_symlink():
             (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

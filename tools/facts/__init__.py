@@ -56,7 +56,7 @@ class Page:
 
     @property
     def meta(self) -> dict[str, Any]:
-        """The `page:` block: version, releases, file, url, source (and `base`, `defaults`)."""
+        """The `page:` block: version, releases, file, url, repository, path, commit (and `base`, `defaults`)."""
         meta: dict[str, Any] = self.data["page"]
         return meta
 
@@ -73,6 +73,11 @@ class Page:
     def spec(self) -> Path:
         """Where the page's text is (it may be missing: docs/spec-pages.md)."""
         return SPEC_DIR / str(self.meta["file"])
+
+    @property
+    def source(self) -> str:
+        """The page's source file at the revision transcribed, in IBM's documentation repository."""
+        return f"{self.meta['repository']}/blob/{self.meta['commit']}/{self.meta['path']}"
 
     @property
     def base(self) -> Page | None:

@@ -7,6 +7,7 @@
 |---|---|
 | charts/…/values.yaml's comments | values.schema.json's descriptions (values_yaml.py) |
 | README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
+| docs/spec-pages.md's marked section | the facts files' `page:` blocks (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
 | docs/connectivity.dot, the README's picture | the documented flows (facts + values; readme_picture.py) |
@@ -37,6 +38,7 @@ from tools.groups import group_table
 from tools.paths import ROOT
 
 CHART_DIR = Path("charts") / "ibm-ep-network-policies"
+SPEC_PAGES = Path("docs") / "spec-pages.md"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class Tree:
             ),
             self.chart / "README.md": lambda: readme.chart_readme(
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
+            ),
+            self.root / SPEC_PAGES: lambda: readme.fill(
+                (self.root / SPEC_PAGES).read_text(), known, self.root / SPEC_PAGES
             ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
             self.picture.with_suffix(".dot"): readme_picture.readme_dot,

@@ -6,7 +6,7 @@ README's template (docs/readme/chart-README.md); both are filled from the same f
 - from values.schema.json: `values-reference`, `switches` and `beyond-the-page` (defaults and
   descriptions), with the object names from the facts file; `beyond-the-page` lists the chart's
   group-table switches that are not the page's (tools/groups.py), then `BEYOND_THE_PAGE_SETTINGS`;
-- from the facts file: `documented-rows`, `decisions`;
+- from the facts files: `documented-rows`, `decisions`, `spec-pages` (each page's version and source);
 - from Chart.yaml: `links`;
 - from readme_picture.py: `connectivity-status` (what has checked the picture's flows);
 - prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`, `ep-releases`), where
@@ -56,6 +56,21 @@ def rows_table() -> str:
             f"{r.origin}; served from {', '.join(r.servedFrom)} (decision `{r.decision}`)" if r.servedFrom else r.origin
         )
         lines.append(f"| {r.table} | {r.port} | {origin} | {r.reason} | `{r.switch}`: {', '.join(objects[r.switch])} |")
+    return "\n".join(lines)
+
+
+def pages_table() -> str:
+    """The versions of the page (tools/facts/: each facts file's `page:` block) and what reproduces each."""
+    lines = [
+        "| EP releases | Facts file (`tools/facts/`) | Reproduced by | Page text (`../shared/spec/`) | Source |",
+        "|---|---|---|---|---|",
+    ]
+    for p in facts.pages():
+        examples = sorted({f"`examples/{v['example']}`" for v in p.variants().values()})
+        by = "the defaults" if p.meta.get("defaults") else ", ".join(examples)
+        release = f"[{p.releases}]({p.meta['url']})"
+        source = f"[`{p.meta['path']}` at `{p.meta['commit'][:8]}`]({p.source})"
+        lines.append(f"| {release} | `{p.facts_file.name}` | {by} | `{p.meta['file']}` | {source} |")
     return "\n".join(lines)
 
 
@@ -139,6 +154,7 @@ def sections(
         "values-reference": lambda: values_table(schema),
         "documented-rows": rows_table,
         "decisions": decisions_list,
+        "spec-pages": pages_table,
         "switches": lambda: switches_table(schema),
         "beyond-the-page": lambda: beyond_table(schema, table),
         "links": lambda: links(meta),
