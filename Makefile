@@ -46,6 +46,22 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 test: tools lint ## Run every test: the linters (make lint), then render vs spec, schema, kubeconform, helm-unittest, docs...
 	$(PYTEST) tests
 
+# The inner loop: `make test` but for its slow layers, the real control plane and the dataplane
+# (tests/e2e) and the switch matrices (tests/connectivity/test_matrix*.py); tests/test_lint.py runs
+# once, in `make lint`. Two pytest processes share the two cores: the connectivity checks (nca) and
+# the rest; each one's output is printed when it ends. `make test` runs everything.
+FAST_MATRIX := --ignore=tests/connectivity/test_matrix.py --ignore=tests/connectivity/test_matrix_beyond.py
+
+.PHONY: test-fast test-fast-connectivity test-fast-rest
+test-fast: tools-harness lint ## make test but the control plane and dataplane (tests/e2e) and the switch matrix (test_matrix*.py)
+	@$(MAKE) --no-print-directory -j2 -Otarget test-fast-connectivity test-fast-rest
+
+test-fast-connectivity:
+	$(PYTEST) tests/connectivity $(FAST_MATRIX)
+
+test-fast-rest:
+	$(PYTEST) tests --ignore=tests/connectivity --ignore=tests/e2e --ignore=tests/test_lint.py
+
 .PHONY: unittest
 unittest: tools-harness ## Run the chart's helm-unittest suites (and the template guards without the schema)
 	$(BIN)/helm-unittest --strict $(CHART)

@@ -1,7 +1,7 @@
 """A render compared with a documentation page: object for object, names included, by meaning.
 
-Shared by the 1.0 page's defaults (test_defaults.py) and the 1.5 page's examples (test_ep15.py).
-Expected objects come from the facts (tools/facts/), never from a render.
+Shared by the 1.0 page's defaults (test_defaults.py) and the later pages' examples
+(test_page_examples.py). Expected objects come from the facts (tools/facts/), never from a render.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from collections.abc import Iterable
 from tools import facts
 from tools.policy import normal
 from tools.render import Obj, by_name
-
-# On top of defaults (1.0) or an example (1.5): the switches that add the page's two optional objects.
-FULL_PAGE = {"denyAllIngress": {"enabled": True}, "flink": {"metrics": {"enabled": True, "port": 9250}}}
 
 
 def assert_objects_are_the_pages(rendered: Iterable[Obj], page: Iterable[Obj], tabulated: Iterable[str] = ()) -> None:

@@ -15,9 +15,9 @@ import yaml
 
 from tests.conftest import rendered
 from tools import ct, paths
-from tools.generate.schema import rows
 from tools.groups import group_table
 from tools.values import effective_values, get
+from tools.values_schema import rows
 
 CI = paths.CI_VALUES
 OWN_FILES = {"default-values.yaml", "max-values.yaml"}  # the rest of ci/ are links to examples/

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import rendered
+from tests.conftest import VALUES_FILES, rendered
 from tools import facts
 from tools.connectivity.layout import resolved_source
 from tools.policy import admitted_ports, normal, selects
@@ -103,8 +103,6 @@ def test_kafka_rule_per_destination_no_rendered_shape_kube_router_gets_wrong():
     """kafka-rule-per-destination, over the max config and every worked example: no object with both
     policy types, no ipBlock with `except` beside another peer, no named port in the chart's own rules
     (the values' extraIngress/extraEgress are the user's)."""
-    from tests.conftest import VALUES_FILES
-
     problems = []
     for label, path in VALUES_FILES.items():
         values = yaml.safe_load(path.read_text()) or {}

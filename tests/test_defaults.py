@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import rendered
-from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages, table_policy
+from tests.pages import assert_matches_table, assert_objects_are_the_pages, table_policy
 from tools import facts
 from tools.policy import ANY_PEER, normal
 from tools.render import NAMESPACE, by_name
+from tools.scenarios import FULL_PAGE, METRICS_PORT
 
 # The two EP policies the page tabulates but does not print (compared with its tables below).
 TABULATED = facts.switches()["deployOperatorNetworkPolicy"] + facts.switches()["deployNetworkPolicies"]
@@ -26,7 +27,7 @@ def test_defaults_render_the_pages_flink_policies_and_nothing_the_page_leaves_of
 
 
 def test_with_deny_all_and_metrics_every_page_object_is_rendered_object_for_object():
-    assert_objects_are_the_pages(rendered(FULL_PAGE), facts.documented_objects(9250), TABULATED)
+    assert_objects_are_the_pages(rendered(FULL_PAGE), facts.documented_objects(METRICS_PORT), TABULATED)
 
 
 @pytest.mark.parametrize(

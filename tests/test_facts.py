@@ -1,5 +1,6 @@
-"""The data files are faithful transcriptions of the pages (when the pages are at hand): the EP 1.0
-page, and the EP 1.1-1.5 page as its differences from 1.0 plus its own objects."""
+"""The facts files are faithful transcriptions of the pages (tests/skips.py: without the pages these
+skip, and fail with CI=true): the EP 1.0 page, and each later page as its differences from its base
+page plus its own objects."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.skips import needs_pages
 from tools import facts
-from tools.paths import SPEC, SPEC_EP15
+from tools.scenarios import METRICS_PORT
 
-needs_page = pytest.mark.skipif(not SPEC.exists(), reason=f"the spec page is not at {SPEC}")
-needs_ep15_page = pytest.mark.skipif(
-    not (SPEC.exists() and SPEC_EP15.exists()), reason=f"the spec pages are not at {SPEC} and {SPEC_EP15}"
-)
+DEFAULTS = facts.defaults_page()
+SPEC = DEFAULTS.spec
+# The later pages, each with the page its `base` entries name.
+LATER = [p for p in facts.pages() if p.base]
 
 
 def _yaml_blocks(page: Path = SPEC) -> list[str]:
@@ -38,9 +40,9 @@ def _page_objects(page: Path = SPEC) -> list[dict[str, Any]]:
     return docs
 
 
-@needs_page
+@needs_pages(DEFAULTS)
 def test_objects_are_the_pages_yaml_verbatim():
-    assert facts.load()["objects"] == _page_objects()
+    assert DEFAULTS.page_objects() == _page_objects()
 
 
 def _table_rows(heading: str, page: Path = SPEC) -> list[list[str]]:
@@ -63,7 +65,7 @@ HEADINGS = {
 }
 
 
-@needs_page
+@needs_pages(DEFAULTS)
 @pytest.mark.parametrize("table", sorted({r.table for r in facts.ingress_rows()}))
 def test_ingress_rows_are_the_pages_tables(table):
     heading = HEADINGS[table]
@@ -97,21 +99,25 @@ def test_labels_match_the_pages_yaml():
     )
 
 
-# ---------------------------------------------------------------- the EP 1.1-1.5 page
+# ---------------------------------------------------------------- the later pages (EP 1.1-1.5, ...)
 
 
-@needs_ep15_page
-def test_ep15_objects_are_the_pages_network_policies_verbatim():
-    """Every NetworkPolicy the 1.5 page prints, in order; a `base` reference is checked here against the
-    1.5 page's own text, not only the 1.0 page's."""
-    policies = [d for d in _page_objects(SPEC_EP15) if d.get("kind") == "NetworkPolicy"]
-    assert facts.ep15_page_objects() == policies
+# The later pages, each needing its text and its base page's.
+WITH_TEXT = [pytest.param(p, marks=needs_pages(p, *([p.base] if p.base else [])), id=str(p)) for p in LATER]
 
 
-@needs_ep15_page
-def test_ep15_other_yaml_blocks_are_only_the_subscription_snippets():
+@pytest.mark.parametrize("page", WITH_TEXT)
+def test_later_pages_objects_are_the_pages_network_policies_verbatim(page: facts.Page):
+    """Every NetworkPolicy the page prints, in order; a `base` reference is checked here against the
+    page's own text, not only the base page's."""
+    policies = [d for d in _page_objects(page.spec) if d.get("kind") == "NetworkPolicy"]
+    assert page.page_objects() == policies
+
+
+@pytest.mark.parametrize("page", WITH_TEXT)
+def test_later_pages_other_yaml_blocks_are_only_the_subscription_snippets(page: facts.Page):
     """What the transcription leaves out is not a policy in disguise (a block without `kind`)."""
-    others = [d for d in _page_objects(SPEC_EP15) if d.get("kind") != "NetworkPolicy"]
+    others = [d for d in _page_objects(page.spec) if d.get("kind") != "NetworkPolicy"]
     assert others and all("DEPLOY_OPERATOR_NETWORK_POLICY" in yaml.safe_dump(d) for d in others)
 
 
@@ -131,40 +137,44 @@ def _tables(page: Path) -> list[tuple[str, list[list[str]]]]:
     return out
 
 
-@needs_ep15_page
-def test_ep15_tables_are_the_1_0_pages_but_for_the_listed_changes():
-    want = _tables(SPEC)
-    for change in facts.load_ep15()["tableChanges"]:
+@pytest.mark.parametrize("page", WITH_TEXT)
+def test_later_pages_tables_are_the_base_pages_but_for_the_listed_changes(page: facts.Page):
+    assert page.base
+    want = _tables(page.base.spec)
+    for change in page.table_changes():
         [rows] = [rows for heading, rows in want if heading.startswith(HEADINGS[change["table"]])]
         col = rows[0].index(change["column"])
         [row] = [r for r in rows[1:] if r[rows[0].index("Port")] == str(change["port"])]
         assert row[col] == change["was"]
         row[col] = change["now"]
-    assert _tables(SPEC_EP15) == want
+    assert _tables(page.spec) == want
 
 
-def test_ep15_variants_each_hold_one_policy_per_name():
+@pytest.mark.parametrize("page", LATER, ids=str)
+def test_later_pages_variants_each_hold_one_policy_per_name(page: facts.Page):
     """Each variant is installable as a set: one EP operator and one Flink operator policy, no name twice,
     and the 1.0 page's Flink operand objects."""
-    for variant in facts.ep15_variants():
-        objs = facts.ep15_objects(variant, metrics_port=9250)
+    assert page.variants()
+    for variant in page.variants():
+        objs = page.objects(variant, metrics_port=METRICS_PORT)
         names = [o["metadata"]["name"] for o in objs]
         assert len(names) == len(set(names)), variant
         selected = [o["spec"]["podSelector"].get("matchLabels") for o in objs]
         assert selected.count(facts.labels("ep-operator")) == 1, variant
         assert selected.count(facts.labels("flink-operator")) == 1, variant
-        assert set(names) > {o["metadata"]["name"] for o in facts.documented_objects(9250)} - {
+        assert set(names) > {o["metadata"]["name"] for o in facts.documented_objects(METRICS_PORT)} - {
             "ibm-eventautomation-flink-operator"
         }, variant
 
 
-def test_ep15_page_selects_the_ep_operator_by_the_labels_the_1_0_facts_chose():
+def test_the_1_5_page_selects_the_ep_operator_by_the_labels_the_1_0_facts_chose():
     """Decision ep-pod-labels: the 1.0 page never shows the EP operator pod's labels; the 1.5 page's
     objects select it by exactly the labels the chart chose."""
-    for variant in facts.ep15_variants():
+    page = facts.page("1.5")
+    for variant in page.variants():
         [op] = [
             o
-            for o in facts.ep15_objects(variant)
+            for o in page.objects(variant)
             if o["metadata"]["name"] in ("ibm-ep-allow-webhook", "allow-apiserver-ep-webhook")
         ]
         assert op["spec"]["podSelector"]["matchLabels"] == facts.labels("ep-operator")

@@ -17,10 +17,10 @@ import yaml
 
 from tools import facts, generate
 from tools.connectivity import picture
-from tools.generate import Tree, readme
-from tools.generate.schema import node_at
+from tools.generate import Tree, readme, readme_picture
 from tools.groups import group_switches, null_default_text, null_defaults
 from tools.paths import CHART, ROOT
+from tools.values_schema import node_at
 
 ARTEFACTS = sorted(str(p.relative_to(ROOT)) for p in Tree().artefacts())
 # A hand edit of each artefact's generated part (README.md's hand-written parts are free to change).
@@ -37,6 +37,7 @@ EDITS = {
         '["flink.ports.rest", ["string"]]',
     ),
     "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
+    "docs/spec-pages.md": ("| [1.0](", "| [1.0.0]("),
 }
 
 
@@ -101,7 +102,7 @@ def test_the_picture_is_not_drawn_when_nca_disagrees(clone: Path, monkeypatch: p
     """`make generate` fails naming the flows, and writes nothing, when nca contradicts the picture."""
     svg = clone / "docs/connectivity.svg"
     svg.unlink()
-    monkeypatch.setattr(picture, "nca_disagreement", lambda: "allowed but not expected (extra):\n  x -> y: 1")
+    monkeypatch.setattr(readme_picture, "nca_disagreement", lambda: "allowed but not expected (extra):\n  x -> y: 1")
     with pytest.raises(picture.PictureError, match="x -> y: 1"):
         generate.write(Tree(clone))
     assert not svg.exists()

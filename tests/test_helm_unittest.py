@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tools import facts, paths
+from tools.scenarios import DENY, METRICS, METRICS_PORT
 
 SNAPSHOT_DIR = Path("tests") / "__snapshot__"
 SNAPSHOT_SUITE = "snapshot_test.yaml"
@@ -140,9 +141,9 @@ def _snapshot_objects(test: str) -> dict[str, dict]:
     [
         ("should match the snapshot of the defaults", facts.defaults_on(), None),
         (
-            "should match the snapshot with deny-all and metrics on port 9250",
-            [*facts.defaults_on(), "denyAllIngress.enabled", "flink.metrics.enabled"],
-            9250,
+            f"should match the snapshot with deny-all and metrics on port {METRICS_PORT}",
+            [*facts.defaults_on(), DENY, METRICS],
+            METRICS_PORT,
         ),
     ],
 )

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from tests.conftest import VALUES_FILES
-from tools import schemas
-from tools.paths import CHART, SCHEMAS, SPEC_EP15
+from tests.skips import needs_pages
+from tools import facts, schemas
+from tools.paths import CHART, SCHEMAS
 from tools.render import helm_template
 
 VERSIONS = schemas.versions()
@@ -58,12 +59,15 @@ def test_kubeconform_catches_an_invalid_policy():
     assert report["returncode"] != 0 and report["summary"]["invalid"] == 1
 
 
-@pytest.mark.skipif(not SPEC_EP15.exists(), reason=f"the 1.5 page is not at {SPEC_EP15}")
+PAGE_1_5 = facts.page("1.5")
+
+
+@needs_pages(PAGE_1_5)
 def test_the_1_5_pages_openshift_webhook_policy_is_rejected_as_printed_and_the_chart_renders_it_once():
     """Decision ep-1.5-policytypes-twice: the page's block, cut from the page as printed, has `policyTypes:`
     twice; kubeconform -strict refuses it. The OpenShift example renders the object with one policyTypes,
     and kubeconform accepts that."""
-    blocks = re.findall(r"```yaml\n(.*?)```", SPEC_EP15.read_text(), flags=re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", PAGE_1_5.spec.read_text(), flags=re.S)
     [printed] = [b for b in blocks if "name: allow-apiserver-ep-webhook" in b and "host-network" in b]
     assert printed.count("policyTypes:") == 2
     report = kubeconform(printed, VERSIONS[-1])

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tools.generate.schema import resolve
 from tools.paths import CHART, REPO_CHART, ROOT
+from tools.values_schema import resolve
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -65,7 +65,7 @@ def _objects(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _objects(value, f"{path}/{i}")
 
 
-# Helm gives every subchart `global`: any object, or the chart could not be a dependency (issue 9).
+# Helm gives every subchart `global`: any object, or the chart could not be a dependency (test_umbrella.py).
 OPEN_BY_DESIGN = {"/properties/global"}
 
 

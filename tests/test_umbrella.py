@@ -1,4 +1,4 @@
-"""The chart as a dependency of an umbrella chart (issue 9): helm gives every subchart
+"""The chart as a dependency of an umbrella chart (as a platform team ships it): helm gives every subchart
 `global`, and the strict schema must accept it while still refusing unknown keys."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import pytest
 
 from tools import paths
 from tools.render import RenderError, parse, render
+from tools.scenarios import FULL_PAGE
 from tools.umbrella import chart_meta, dependency_build, helm_template_umbrella, make_umbrella
 
 NAME = chart_meta()["name"]
 HELMS = {"helm4": paths.HELM, "helm3": paths.HELM3}
-OVERRIDES = {"denyAllIngress": {"enabled": True}, "flink": {"metrics": {"enabled": True, "port": 9250}}}
 
 
 @pytest.fixture(scope="module", params=sorted(HELMS))
@@ -29,7 +29,7 @@ def umbrella(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     [
         {},
         {"global": {"imageRegistry": "example.invalid", "nested": {"any": ["thing"]}}},
-        {"global": {"x": 1}, NAME: OVERRIDES},
+        {"global": {"x": 1}, NAME: FULL_PAGE},
     ],
     ids=["no-values", "global-only", "global-and-subchart-key"],
 )

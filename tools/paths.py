@@ -10,12 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # runs the tests on a mutated private copy, never on this tree).
 REPO_CHART = ROOT / "charts" / "ibm-ep-network-policies"
 CHART = Path(os.environ["EPNP_CHART"]).resolve() if os.environ.get("EPNP_CHART") else REPO_CHART
-FACTS = ROOT / "tools" / "facts" / "network-policies.yaml"
-# The page as it reads for EP 1.1 to 1.5: what differs from the 1.0 page, and its objects.
-FACTS_EP15 = ROOT / "tools" / "facts" / "network-policies-ep-1.5.yaml"
-# The documentation pages; CI lays shared/ beside the clone.
-SPEC = ROOT.parent / "shared" / "spec" / "network-policies.md"
-SPEC_EP15 = ROOT.parent / "shared" / "spec" / "network-policies-ep-1.5.md"
+# One facts file per version of the documentation page (tools/facts: the page's `page:` block).
+FACTS_DIR = ROOT / "tools" / "facts"
+# The documentation pages' text (IBM's, not kept in the clone; docs/spec-pages.md): shared/spec/
+# beside the clone, as CI lays it out, or EPNP_SPEC_DIR.
+SPEC_DIR = Path(os.environ.get("EPNP_SPEC_DIR") or ROOT.parent / "shared" / "spec").resolve()
 
 CACHE = Path(os.environ.get("EPNP_CACHE", Path.home() / ".cache" / "ep-netpol"))
 BIN = CACHE / "bin"

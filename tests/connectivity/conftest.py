@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tools import facts
+from tools.scenarios import METRICS_PORT
 
 DENY_ALL = "default-deny-ingress"
-METRICS_PORT = 9250
 
 
 def load_page_policies() -> list[dict[str, Any]]:

@@ -3,9 +3,16 @@ the page's fixture labelled by the facts."""
 
 from __future__ import annotations
 
+import json
+
+import yaml
+
 from tools import facts
 from tools.connectivity.cluster import GROUPS, cluster_for, default_cluster
+from tools.connectivity.layout import extra_rule_sets, layout
+from tools.paths import CHART, MAX_VALUES
 from tools.values import effective_values, put
+from tools.values_schema import rows
 
 
 def test_page_fixture_carries_the_facts_labels() -> None:
@@ -49,3 +56,14 @@ def test_values_label_and_name_the_pods() -> None:
     assert c.workload("flink-operator").labels == {"app": "fo"}
     assert [w.cell for w in c.of_kind("ep-instance")] == ["a", "a"]
     assert all(w.labels["app.kubernetes.io/instance"] == "a" for w in c.of_kind("ep-instance"))
+
+
+def test_every_extra_rule_list_of_the_schema_is_modelled() -> None:
+    """extra_rule_sets is derived (the group table and the schema, the facts' egress groups): on the max
+    config, where every group is on, it names every extraIngress/extraEgress list the schema has, each
+    once, so a new group's extra rules get pods and flows without a hand edit."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    lists = {k for k, *_ in rows(schema) if k.endswith((".extraIngress", ".extraEgress"))}
+    v = effective_values(yaml.safe_load(MAX_VALUES.read_text()))
+    keys = [key for key, *_ in extra_rule_sets(v, layout(v))]
+    assert sorted(keys) == sorted(lists)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import facts
+from tools import facts, scenarios
 from tools.connectivity import batch, matrix
 from tools.connectivity.cluster import OUTSIDE
 from tools.connectivity.documented import check_tables_covered, rows
@@ -28,8 +28,8 @@ def outcomes() -> dict[str, matrix.Outcome[matrix.Combo]]:
 def test_matrix_covers_every_combination() -> None:
     """Every switch of the facts on and off (group switches, deny-all, metrics), with the operators in
     the release namespace or each group in its own (LAYOUTS), default or custom Flink ports (PORTS)."""
-    assert set(matrix.SWITCHES) == set(facts.switches())
-    size = 2 ** len(facts.switches()) * len(matrix.LAYOUTS) * len(matrix.PORTS)
+    assert set(scenarios.SWITCHES) == set(facts.switches())
+    size = 2 ** len(facts.switches()) * len(scenarios.LAYOUTS) * len(matrix.PORTS)
     assert len({c.id for c in COMBOS}) == len(COMBOS) == size
 
 
@@ -41,7 +41,7 @@ def test_combination(outcomes: dict[str, matrix.Outcome[matrix.Combo]], combo: m
 
 def test_every_table_row_is_served() -> None:
     assert check_tables_covered() == []
-    assert {s for r in rows() for s in r.switches} >= set(matrix.SWITCHES) - {matrix.DENY}
+    assert {s for r in rows() for s in r.switches} >= set(scenarios.SWITCHES) - {scenarios.DENY}
 
 
 # six combinations spread over the matrix, first and last included
@@ -79,7 +79,9 @@ def _widened_chart(tmp_path: Path) -> Path:
 def test_widened_template_fails_with_readable_diff(tmp_path: Path) -> None:
     chart = _widened_chart(tmp_path)
     combos = [
-        c for c in COMBOS if c.on >= {matrix.DENY, "flink.taskmanager.enabled"} and c.on >= set(matrix.GROUP_SWITCHES)
+        c
+        for c in COMBOS
+        if c.on >= {scenarios.DENY, "flink.taskmanager.enabled"} and c.on >= set(scenarios.GROUP_SWITCHES)
     ]
     out = matrix.run(combos, chart=chart)
     assert out and all(o.diff for o in out)

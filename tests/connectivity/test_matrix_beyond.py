@@ -1,4 +1,4 @@
-"""The beyond-the-page matrix (issue 4): platform, webhook sources (with and without the Flink operator's
+"""The beyond-the-page matrix: platform, webhook sources (with and without the Flink operator's
 Service port 443: the 1.0 and the 1.1-1.5 pages) and UI sources, egress on/off for all four
 groups together and each alone, the beyond-page ingress groups (taskmanagerRpcData), metrics
 variants, Kafka destinations, extra rules, two deployments with their own ports and each operator in

@@ -19,7 +19,10 @@ from tools.connectivity.documented import deny_all_namespaces
 from tools.connectivity.flows import ANY_PORT, Flow
 from tools.connectivity.intervals import OUTSIDE_NAME
 from tools.connectivity.model import PROTOCOLS, Model
-from tools.connectivity.picture import ANYWHERE, PICTURE_VALUES, draw
+from tools.connectivity.picture import ANYWHERE, draw
+from tools.e2e.cases import DENY_ALL_METRICS, coverage_cases
+from tools.generate import readme_picture
+from tools.generate.readme_picture import PICTURE_VALUES
 from tools.paths import ROOT
 from tools.values import effective_values
 
@@ -146,7 +149,7 @@ def test_one_node_per_group_and_deny_all_visible(documented, drawn) -> None:
 
 
 def test_nca_computes_the_pictures_flows() -> None:
-    assert picture.nca_disagreement() == ""
+    assert readme_picture.nca_disagreement() == ""
 
 
 # ---------------------------------------------------------------- the drawing, on hand-made flows
@@ -206,8 +209,6 @@ def test_the_pictures_values_are_a_dataplane_case_so_its_status_holds():
     """The status beside the README's picture says `make dataplane` and `make test` probe its flows on
     kube-router: true while the picture's values are one of the dataplane's coverage cases (the suite
     runs them all, tests/e2e/test_dataplane.py)."""
-    from tools.e2e.cases import DENY_ALL_METRICS, coverage_cases
-
     cases = {c.id: c.values for c in coverage_cases()}
     assert cases[DENY_ALL_METRICS] == PICTURE_VALUES
-    assert any("`make dataplane`" in check for check in picture.CHECKS)
+    assert any("`make dataplane`" in check for check in readme_picture.CHECKS)

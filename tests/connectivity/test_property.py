@@ -14,12 +14,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests import skips
 from tools import facts, schemas
 from tools.connectivity.cluster import cluster_for
 from tools.connectivity.engine import Engine, Scenario
-from tools.connectivity.matrix import SWITCHES
 from tools.connectivity.model import compare
 from tools.render import RenderError, helm_template, parse
+from tools.scenarios import SWITCHES
 from tools.values import effective_values, put
 
 EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
@@ -115,7 +116,7 @@ def kubeconform(manifest: str) -> subprocess.CompletedProcess[str]:
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-    derandomize=os.environ.get("CI") == "true",
+    derandomize=skips.CI,
 )
 @given(values=chart_values())
 def test_render_is_valid_and_connectivity_is_documented(engine: Engine, values: dict[str, Any]) -> None:

@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_dataplane_host import host_state
-from tools.connectivity.engine import Result
+from tools.connectivity.engine import Result, Scenario, analyze
 from tools.connectivity.intervals import contains
-from tools.connectivity.picture import PICTURE_VALUES
 from tools.e2e.answers import CaseReport, Probe
 from tools.e2e.cases import Case, Prepared, coverage_cases, prepare
 from tools.e2e.dataplane import Dataplane, in_canary_namespace
@@ -31,6 +30,9 @@ from tools.e2e.kube import choose_pod_range
 from tools.e2e.lab import unavailable
 from tools.e2e.truth_table import case_line, disagreement_text, summary, truth_table
 from tools.paths import CHART, ROOT
+from tools.render import NAMESPACE
+from tools.scenarios import FULL_PAGE, GROUP_SWITCHES
+from tools.values import put
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
 WHY = unavailable()
@@ -75,7 +77,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Prepar
     ]
     for mutant, (template, pattern, repl, _) in MUTANTS.items():
         chart = _mutant(tmp_path_factory.mktemp(mutant), template, pattern, repl)
-        cases.append(Case(f"mutant {mutant}", PICTURE_VALUES, chart))  # deny-all + metrics
+        cases.append(Case(f"mutant {mutant}", FULL_PAGE, chart))  # deny-all + metrics
     ready, fut, pool = prepare(cases)
     try:
         return {p.case.id: (p, r) for p, r in zip(ready, fut.result(), strict=True)}
@@ -163,7 +165,7 @@ def test_case_three_ways(dp: Dataplane, coverage: dict[str, tuple[Prepared, Resu
 
 
 def test_coverage_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 8's bar: at least 1000 probes over at least 8 cases, none undocumented or blocked."""
+    """The coverage bar: at least 1000 probes over at least 8 cases, none undocumented or blocked."""
     missing = [c for c in CASE_IDS if c not in REPORTS]
     if missing:
         (pytest.fail if REQUIRE else pytest.skip)(f"coverage cases did not all run: {missing}")
@@ -197,11 +199,6 @@ def test_lifecycle_install_upgrade_rollback_uninstall(
     upgrades with the EP operator's policy off (its webhook port then follows deny-all), rolls back,
     uninstalls (everything open again); after each step the probes match that step's documented
     flows, and nca agrees."""
-    from tools.connectivity.engine import Scenario, analyze
-    from tools.connectivity.matrix import GROUP_SWITCHES
-    from tools.render import NAMESPACE
-    from tools.values import put
-
     dp.kube.apply_policies([], keep=in_canary_namespace)
     install = INSTALL
     off: dict[str, Any] = {"denyAllIngress": {"enabled": False}}

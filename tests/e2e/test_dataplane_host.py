@@ -20,7 +20,8 @@ import pytest
 
 from tools.e2e import lab as labmod
 from tools.e2e import reaper
-from tools.e2e.lab import unavailable
+from tools.e2e.dataplane import Dataplane
+from tools.e2e.lab import Lab, unavailable
 from tools.paths import ROOT
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
@@ -54,9 +55,6 @@ def child(mode: str) -> None:
     """`fail`: a whole lab (control plane, kube-router, the canary pod and its policy enforced), then
     raise; `wait`: the same, then sleep until SIGTERM; `kill`: namespaces, pods and the probe agent
     only, then sleep until SIGKILL. Prints its processes, namespaces and temp dirs first."""
-    from tools.e2e.dataplane import Dataplane
-    from tools.e2e.lab import Lab
-
     if mode == "kill":
         with Lab.start(controlplane=False) as lab:
             for h in lab.add_hosts([("a", None), ("b", None)]):

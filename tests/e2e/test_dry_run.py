@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.skips import needs_pages
 from tools import facts, paths
 from tools.connectivity.batch import render_many
 from tools.connectivity.matrix import beyond_combinations, combinations
@@ -47,22 +48,25 @@ def test_every_matrix_render_passes_server_side_dry_run(controlplane: ControlPla
     assert errors == [], f"{len(errors)} of {len(first_seen)} distinct objects rejected:\n" + "\n".join(errors)
 
 
-@pytest.mark.skipif(not paths.SPEC_EP15.exists(), reason=f"the 1.5 page is not at {paths.SPEC_EP15}")
+PAGE_1_5 = facts.page("1.5")
+
+
+@needs_pages(PAGE_1_5)
 def test_the_1_5_pages_openshift_webhook_policy_as_printed_is_refused_under_strict_validation(
     controlplane: ControlPlane,
 ) -> None:
     """Decision ep-1.5-policytypes-twice on the real API server: the page's block, sent as printed (YAML),
     is refused with fieldValidation=Strict for its second `policyTypes`; with the default (Warn) the server
     keeps the last value, the spec the facts hold. The OpenShift example's object passes the strict check."""
-    blocks = re.findall(r"```yaml\n(.*?)```", paths.SPEC_EP15.read_text(), flags=re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", PAGE_1_5.spec.read_text(), flags=re.S)
     [printed] = [b for b in blocks if "name: allow-apiserver-ep-webhook" in b and "host-network" in b]
     client = controlplane.client
-    client.ensure_namespace("ep15-page")
-    path = client.collection("networking.k8s.io/v1", "NetworkPolicy", "ep15-page")
+    client.ensure_namespace("page-1-5")
+    path = client.collection("networking.k8s.io/v1", "NetworkPolicy", "page-1-5")
     status, body = client.request("POST", path, printed, {"dryRun": "All", "fieldValidation": "Strict"})
     assert status == 400 and 'key "policyTypes" already set in map' in body.get("message", ""), (status, body)
     status, body = client.request("POST", path, printed, {"dryRun": "All", "fieldValidation": "Warn"})
-    [fact] = [o for o in facts.load_ep15()["objects"] if o.get("decision") == "ep-1.5-policytypes-twice"]
+    [fact] = [o for o in PAGE_1_5.data["objects"] if o.get("decision") == "ep-1.5-policytypes-twice"]
     assert status == 201 and body["spec"] == fact["object"]["spec"], (status, body)
     example = yaml.safe_load((paths.CHART / "examples" / "ep-1.5-openshift.yaml").read_text())
     [obj] = [o for o in render(example) if o["metadata"]["name"] == "allow-apiserver-ep-webhook"]

@@ -17,8 +17,8 @@ from tests.e2e.test_lifecycle import Helm, assert_matches_render, installed, nam
 from tests.test_package import REPO_URL, clean_env
 from tools import paths
 from tools.e2e.controlplane import ControlPlane
+from tools.e2e.registry import Registry
 from tools.gpg import Key, throwaway_key
-from tools.registry import Registry
 from tools.render import parse, render
 from tools.umbrella import chart_meta, dependency_build, helm_template_umbrella, make_umbrella
 

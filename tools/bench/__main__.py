@@ -43,7 +43,7 @@ def helm_template(chart: Path, *args: str) -> Callable[[], None]:
 class Case:
     name: str
     run: Callable[[], None]
-    target: float | None = None  # the target ratio, when it sets one
+    target: float | None = None  # the ratio the project holds it to, when it has one
 
 
 def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[float, float]:

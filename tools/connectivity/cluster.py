@@ -141,7 +141,7 @@ def default_cluster(namespaces: Mapping[str, str] | None = None, default_namespa
 
 
 def cluster_for(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Cluster:
-    """The issue's fixture, placed and labelled as the values describe the user's pods: the EP operator,
+    """The fixture cluster, placed and labelled as the values describe the user's pods: the EP operator,
     two pods of one EP instance, the Flink operator, per Flink deployment a jobmanager and two
     taskmanagers, an unrelated pod in each namespace used, a pod in another namespace, and the outside
     world. Beyond the page, only what the values need (`fixture_extras`): the pods a source or an egress

@@ -20,10 +20,10 @@ from functools import cache
 from tools import facts
 from tools.connectivity.cluster import Workload
 from tools.connectivity.layout import ANYWHERE, FLINK_KINDS, Layout, beyond_page, layout
-from tools.generate.schema import port_value_keys
 from tools.paths import CHART
 from tools.render import NAMESPACE as RELEASE_NAMESPACE
 from tools.values import Values, chart_defaults, get, put
+from tools.values_schema import port_value_keys
 
 
 def port_keys() -> dict[int | str, str]:

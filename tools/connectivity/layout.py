@@ -3,13 +3,19 @@ Kafka and extra rules name: the chart's deployment model, read from the values (
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from tools import facts
+from tools.groups import group_table
+from tools.paths import CHART
 from tools.render import NAMESPACE as RELEASE_NAMESPACE
 from tools.values import Values, get
+from tools.values_schema import rows as schema_rows
 
 ANYWHERE = "anywhere"
 FLINK_KINDS = {"flink", "flink-jobmanager", "flink-taskmanager"}
@@ -147,36 +153,31 @@ def kafka_peer(entry: Mapping[str, Any]) -> dict[str, Any]:
     return peer
 
 
+@cache
+def _extra_ingress_groups(chart: Path = CHART) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(values key of the rules, group id = target kind, scope, switches) of each ingress group of the
+    chart's table (tools/groups.py) whose values block has an `extraIngress` list in the schema. A
+    group's values block is its `values`, else its first switch's block (flink.jobmanager.enabled)."""
+    schema = json.loads((chart / "values.schema.json").read_text())
+    keys = {k for k, *_ in schema_rows(schema)}
+    out = []
+    for g in group_table(chart):
+        block = g.get("values") or g["switch"][0].removesuffix(".enabled")
+        if g["type"] == "ingress" and f"{block}.extraIngress" in keys:
+            out.append((f"{block}.extraIngress", g["id"], g["scope"], tuple(g["switch"])))
+    return tuple(out)
+
+
 def extra_rule_sets(values: Values, lay: Layout) -> list[tuple[str, str, list[str], str]]:
     """(values key of the rules, "from"|"to", namespaces of the policies they go in, target kind) of
-    every enabled extraIngress/extraEgress list."""
+    every enabled extraIngress/extraEgress list: the chart's ingress groups with one (its group table
+    and schema), and each egress group of the facts (beyondPage.egress)."""
     dep_ns = list(dict.fromkeys(d.namespace for d in lay.deployments))
     out = [
-        (
-            "eventProcessing.operator.extraIngress",
-            "from",
-            [lay.namespaces["ep-operator"]],
-            "ep-operator",
-            "deployOperatorNetworkPolicy",
-        ),
-        (
-            "eventProcessing.instance.extraIngress",
-            "from",
-            [lay.namespaces["ep-instance"]],
-            "ep-instance",
-            "deployNetworkPolicies",
-        ),
-        (
-            "flink.operator.extraIngress",
-            "from",
-            [lay.namespaces["flink-operator"]],
-            "flink-operator",
-            "flink.operator.enabled",
-        ),
-        ("flink.jobmanager.extraIngress", "from", dep_ns, "flink-jobmanager", "flink.jobmanager.enabled"),
-        ("flink.taskmanager.extraIngress", "from", dep_ns, "flink-taskmanager", "flink.taskmanager.enabled"),
+        (key, "from", dep_ns if scope == "deployment" else [lay.namespaces[kind]], kind, switches)
+        for key, kind, scope, switches in _extra_ingress_groups()
     ]
     for group, eg in beyond_page()["egress"].items():
         nss = dep_ns if group == "flink" else [lay.namespaces[group]]
-        out.append((eg["switch"].removesuffix(".enabled") + ".extraEgress", "to", nss, group, eg["switch"]))
-    return [(key, peers, nss, kind) for key, peers, nss, kind, switch in out if get(values, switch)]
+        out.append((eg["switch"].removesuffix(".enabled") + ".extraEgress", "to", nss, group, (eg["switch"],)))
+    return [(key, peers, nss, kind) for key, peers, nss, kind, switches in out if all(get(values, s) for s in switches)]

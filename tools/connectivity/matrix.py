@@ -29,32 +29,13 @@ from tools.connectivity.engine import Result, Scenario, analyze
 from tools.connectivity.flows import FlowDiff
 from tools.connectivity.model import compare
 from tools.paths import CHART
+from tools.scenarios import INGRESS_CONTROLLER, LAYOUTS, OPERATOR_NAMESPACES, SWITCHES
 from tools.values import Values, effective_values, merge, put
 
-DENY = "denyAllIngress.enabled"
-METRICS = "flink.metrics.enabled"
-GROUP_SWITCHES = tuple(s for s in facts.switches() if s not in (DENY, METRICS))
-SWITCHES = (*GROUP_SWITCHES, DENY, METRICS)
 # The ingress groups beyond the page (facts beyondPage.ingress, e.g. taskmanagerRpcData): the beyond
 # matrix crosses them all off and all on.
 BEYOND_INGRESS_SWITCHES = tuple(dict.fromkeys(r["switch"] for r in facts.load()["beyondPage"]["ingress"]))
 
-# "operator in the same or another namespace": everything in the release namespace, or each of the
-# four groups in a namespace of its own (both operators away from what they serve, EP away from Flink).
-# The operators' own namespaces are acknowledged for deny-all (decision deny-all-stays-home), so
-# deny-all covers every namespace the policies live in, as on a cluster where the operators have theirs.
-OPERATOR_NAMESPACES = {"acknowledge": {"denyAllNamespaces": ["ibm-ep-operator", "flink-operator"]}}
-LAYOUTS: dict[str, Values] = {
-    "same": {},
-    "split": {
-        **OPERATOR_NAMESPACES,
-        "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}},
-        "flink": {
-            "operator": {"namespace": "flink-operator"},
-            "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "flink"}],
-        },
-    },
-}
 # The ports the page lets a user choose: Flink's own and the metrics reporter's.
 PORTS: dict[str, Values] = {
     "default": {"flink": {"metrics": {"port": 9250}}},
@@ -167,7 +148,6 @@ PLATFORMS = ("kubernetes", "openshift")
 EGRESS = {"none": (), "all": EGRESS_GROUPS, **{g: (g,) for g in EGRESS_GROUPS}}
 WEBHOOK = ("auto", "anywhere", "hostNetwork", "cidrs")
 UI = ("auto", "anywhere", "router", "ingressController")
-INGRESS_CONTROLLER: Values = {"namespace": "ingress-nginx", "podSelector": {"app.kubernetes.io/name": "ingress-nginx"}}
 METRICS_VARIANTS: dict[str, Values] = {
     "off": {"enabled": False},
     "single": {"enabled": True, "port": 9250},
@@ -231,7 +211,7 @@ EXTRAS: Values = {
 
 @dataclass(frozen=True)
 class BeyondCombo:
-    """One combination of the beyond-the-page options (issue 4)."""
+    """One combination of the beyond-the-page options (platform, sources, egress, ports the page forgets)."""
 
     platform: str
     egress: str

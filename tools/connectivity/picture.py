@@ -1,8 +1,7 @@
 """The connectivity picture: who may connect to whom, one node per workload group, drawn by Graphviz.
 
-- The README's (docs/connectivity.svg, `make generate`): the documented flows of PICTURE_VALUES, from
-  the model (facts + values, never a render), drawn only when network-config-analyzer computes the
-  same flows from the rendered policies (`nca_disagreement`).
+- `documented_picture(values)`: the documented flows of `values`, from the model (facts + values, never
+  a render); the README's picture is the whole page's (tools/generate/readme_picture.py, `make generate`).
 - `make verify --svg`: the flows nca computes for the user's values, drawn the same way.
 
 How it reads: a box per namespace (saying so when default-deny-ingress is there), a node per workload
@@ -26,14 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tools.connectivity.cluster import GROUPS, Cluster, Workload, cluster_for
+from tools.connectivity.documented import deny_all_namespaces
 from tools.connectivity.flows import ANY_PORT, Flow, Port, group_ports, normalize
 from tools.connectivity.intervals import OUTSIDE_NAME, cidrs_str, merge_intervals
-from tools.paths import ROOT
+from tools.connectivity.model import Model
 from tools.values import Values, effective_values
 
-# The README's picture: the defaults with the deny-all and the page's Flink metrics example (9250) on.
-PICTURE_VALUES: Values = {"denyAllIngress": {"enabled": True}, "flink": {"metrics": {"enabled": True, "port": 9250}}}
-README_PICTURE = ROOT / "docs" / "connectivity.svg"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 ANYWHERE = "anywhere"
 Flows = Mapping[str, Iterable[Flow]]  # protocol -> flows
@@ -300,7 +297,7 @@ def svg_stamp(svg: bytes) -> str | None:
     return m.group(1).decode() if m else None
 
 
-# ---------------------------------------------------------------- the README's picture
+# ---------------------------------------------------------------- documented flows, drawn
 
 
 def deny_all_in(policies: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -314,59 +311,9 @@ def deny_all_in(policies: Iterable[Mapping[str, Any]]) -> set[str]:
     }
 
 
-def documented_picture(values: Values = PICTURE_VALUES) -> Picture:
+def documented_picture(values: Values) -> Picture:
     """The documented flows (the model: facts + values) of `values`, drawn."""
-    from tools.connectivity.documented import deny_all_namespaces
-    from tools.connectivity.model import Model
-
     v = effective_values(values)
     cluster = cluster_for(v)
     model = Model(v, cluster)
     return draw(cluster, {p: model.flows(p)[0] for p in PROTOCOLS}, deny_all_namespaces(v))
-
-
-README_CAPTION = "chart defaults + denyAllIngress.enabled=true + flink.metrics (port 9250)"
-
-
-def readme_dot() -> str:
-    return to_dot(documented_picture(), README_CAPTION)
-
-
-def nca_disagreement(values: Values = PICTURE_VALUES) -> str:
-    """ "" when nca computes, from the chart rendered with `values`, exactly the documented flows (TCP,
-    UDP, SCTP); else the flows that differ."""
-    from tools.connectivity.engine import Scenario, analyze
-    from tools.connectivity.model import compare
-    from tools.render import render
-
-    v = effective_values(values)
-    cluster = cluster_for(v)
-    policies = [d for d in render(values) if isinstance(d, dict) and d.get("kind") == "NetworkPolicy"]
-    diff = compare(v, analyze([Scenario(policies, cluster, "picture")])[0], cluster)
-    return str(diff) if diff else ""
-
-
-def check_readme_picture() -> None:
-    """Raise naming the flows when nca contradicts the documented flows the README's picture shows."""
-    if problem := nca_disagreement():
-        raise PictureError(f"network-config-analyzer disagrees with the documented flows; not drawn:\n{problem}")
-
-
-# What has checked the flows the picture shows, for the sentence beside it in docs/connectivity.md (the
-# generated section `connectivity-status`; links are relative to docs/). A new check adds its line here.
-CHECKS = (
-    "[network-config-analyzer](https://github.com/IBM/network-config-analyzer) computes exactly these flows "
-    "from the rendered policies (`make generate` draws nothing otherwise; `make test` checks it)",
-    # the picture's values are a coverage case of the dataplane (tools/e2e/cases.py; test_picture.py)
-    "`make dataplane` and `make test` probe every pair of these pods with real TCP and UDP connections on "
-    "kube-router, a real NetworkPolicy dataplane: each arrow connects and nothing else does, as the page and "
-    "nca say ([dataplane.md](dataplane.md))",
-)
-
-
-def status() -> str:
-    return (
-        "Each arrow is a documented flow (the page's facts, `tools/facts/`, for these values). Checked: "
-        + "; ".join(CHECKS)
-        + "."
-    )

@@ -1,7 +1,8 @@
 """The dataplane's cases: values to render, rendered and given to nca before the lab runs them.
 
-coverage_cases()     issue 8 item 5: defaults, deny-all + metrics (the README picture's values),
-                     each documented group off, split namespaces, OpenShift, each example, the max config
+coverage_cases()     what the dataplane must probe: defaults, deny-all + metrics (the whole page, the
+                     README picture's values), each documented group off, split namespaces, OpenShift,
+                     each example, the max config
 prepare(cases)       render every case, build its fixture, start nca on all of them in the background
 """
 
@@ -21,13 +22,14 @@ from tools.connectivity.batch import render_many, validate_values
 from tools.connectivity.cluster import Cluster, cluster_for
 from tools.connectivity.documented import page_fixed_ports
 from tools.connectivity.engine import Result, Scenario, analyze
-from tools.connectivity.picture import PICTURE_VALUES
 from tools.paths import CHART, HELM, MAX_VALUES
+from tools.scenarios import FULL_PAGE, GROUP_SWITCHES, INGRESS_CONTROLLER, LAYOUTS
 from tools.values import Values, effective_values, updated
 
 Obj = dict[str, Any]
 
-# The case whose values are the README picture's (tests/connectivity/test_picture.py checks it runs).
+# The case whose values are the whole page's, the README picture's (tests/connectivity/test_picture.py
+# checks it runs).
 DENY_ALL_METRICS = "defaults+deny-all+metrics"
 
 
@@ -39,13 +41,11 @@ class Case:
 
 
 def coverage_cases(chart: Path = CHART) -> list[Case]:
-    """Issue 8 item 5: defaults; + deny-all and metrics (the README picture's values, so the
+    """Defaults; + deny-all and metrics (the whole page, the README picture's values, so the
     picture's flows are probed too); each documented group off (deny-all on, acknowledged); the
     operators and EP in other namespaces; OpenShift; each worked example; max."""
-    from tools.connectivity.matrix import GROUP_SWITCHES, INGRESS_CONTROLLER, LAYOUTS
-
     deny: Values = {"denyAllIngress": {"enabled": True}}
-    metrics: Values = copy.deepcopy(PICTURE_VALUES)
+    metrics: Values = copy.deepcopy(FULL_PAGE)
     cases = [Case("defaults", {}, chart), Case(DENY_ALL_METRICS, metrics, chart)]
     for sw in GROUP_SWITCHES:
         v = updated(updated(deny, sw, False), "acknowledge.denyAllWithoutProductPolicies", True)

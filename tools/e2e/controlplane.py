@@ -17,14 +17,12 @@ Python) PR_SET_PDEATHSIG in the children plus a sweep of stale temp dirs.
 from __future__ import annotations
 
 import base64
-import ctypes
 import http.client
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -58,15 +56,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pdeathsig() -> None:
-    # Runs in the child before exec: the kernel SIGKILLs it if the parent dies,
-    # even by SIGKILL, so a killed test run leaves no orphan servers.
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-
-
-def _sweep_stale_dirs() -> None:
-    # Temp dirs of runs whose owner died without cleanup (SIGKILL) are named
-    # with the owner's pid; remove those whose pid is gone.
+def sweep_stale_dirs() -> None:
+    """Remove the temp dirs of runs whose owner died without cleanup (SIGKILL): they are named with
+    the owner's pid; those whose pid is gone go."""
     for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
         m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", d.name)
         if m and not Path(f"/proc/{m.group(1)}").exists():
@@ -162,7 +154,7 @@ class ControlPlane:
         missing = missing_binaries(bin_dir)
         if missing:
             raise ControlPlaneError(f"missing {', '.join(map(str, missing))}: run `make e2e-tools`")
-        _sweep_stale_dirs()
+        sweep_stale_dirs()
         for attempt in range(1, attempts + 1):
             cp = cls(Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-")))
             reaper.track(cp)
@@ -184,7 +176,7 @@ class ControlPlane:
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
                 start_new_session=True,
-                preexec_fn=_pdeathsig,
+                preexec_fn=reaper.pdeathsig,
             )
 
     def _start(self, bin_dir: Path, timeout: float) -> None:

@@ -4,7 +4,7 @@
         lab.add_hosts([("ep/ep-operator", "100.64.0.2"), ...])
         lab.agent.serve(...); lab.agent.probe(...)
 
-Layout (issue 8): the node namespace holds etcd, kube-apiserver, kube-router, the probe agent and
+Layout: the node namespace holds etcd, kube-apiserver, kube-router, the probe agent and
 all iptables/ipset state, with ip_forward=1 and no ICMP rate limit there only; the node's address
 sits on its `lo`. Each pod (or outside peer) is a namespace with `eth0`, a /32 and a default route
 to the node's address (onlink), and the node routes that /32 to the pod's veth: Calico's layout,
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.e2e import reaper
-from tools.e2e.controlplane import ControlPlane, _pdeathsig, _sweep_stale_dirs
+from tools.e2e.controlplane import ControlPlane, sweep_stale_dirs
 from tools.e2e.probe import setns
 from tools.paths import BIN, ROOT
 
@@ -105,7 +105,7 @@ def sweep() -> list[str]:
             _kill_inside(ns)
             _run(["ip", "netns", "del", ns], check=False)
             gone.append(ns)
-    _sweep_stale_dirs()  # the control plane's, which a killed lab leaves too
+    sweep_stale_dirs()  # the control plane's, which a killed lab leaves too
     for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
         m = re.match(re.escape(TMP_PREFIX) + r"(\d+)-", d.name)
         if m and not Path(f"/proc/{m.group(1)}").exists():
@@ -289,7 +289,7 @@ class Lab:
                 env=dict(env) if env is not None else None,
                 text=pipes,
                 start_new_session=True,
-                preexec_fn=_pdeathsig,
+                preexec_fn=reaper.pdeathsig,
             )
         self.procs[name] = p
         return p

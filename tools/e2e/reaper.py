@@ -3,6 +3,7 @@ SIGTERM, whatever a test was doing.
 
     reaper.track(obj)     # obj.stop() is idempotent; call before starting anything
     reaper.untrack(obj)   # from obj.stop()
+    Popen(..., preexec_fn=reaper.pdeathsig)   # the child dies with us, even when we are SIGKILLed
 
 On a signal every live object is stopped in the order it was tracked (a lab before the control
 plane it started inside its node namespace, so the lab returns its thread home first), then the
@@ -14,12 +15,19 @@ running more tests against stopped servers.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import signal
 import subprocess
 import threading
 from types import FrameType
 from typing import Any, Protocol
+
+
+def pdeathsig() -> None:
+    """Runs in a child before exec: the kernel SIGKILLs it if the parent dies, even by SIGKILL (which
+    runs no Python), so a killed test run leaves no orphan servers."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 class Stoppable(Protocol):

@@ -6,16 +6,16 @@
 | Artefact | Source |
 |---|---|
 | charts/…/values.yaml's comments | values.schema.json's descriptions (values_yaml.py) |
-| README.md's and docs/*.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
+| README.md's, docs/*.md's marked sections | schema, facts (and `page:` blocks), Chart.yaml, docs/readme (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
 | charts/…/Chart.yaml's `artifacthub.io/changes` | CHANGELOG.md's latest release (changelog.py) |
 | charts/…/templates/_shapes.tpl (the kind of every value, for the template guards) | values.schema.json (shapes.py) |
-| docs/connectivity.dot (docs/connectivity.md's picture) | the documented flows (connectivity/picture.py) |
+| docs/connectivity.dot (docs/connectivity.md's picture) | the documented flows (readme_picture.py) |
 | docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
 
 The picture is written only after network-config-analyzer computes the same flows from the render
-(`picture.check_readme_picture`, which needs helm and nca); the check itself needs neither, nor
+(`readme_picture.check_readme_picture`, which needs helm and nca); the check itself needs neither, nor
 Graphviz: Graphviz's SVG differs from version to version, so the SVG is current when its stamp is
 the hash of today's DOT.
 
@@ -34,11 +34,12 @@ from typing import Any
 import yaml
 
 from tools.connectivity import picture
-from tools.generate import changelog, readme, shapes, values_yaml
+from tools.generate import changelog, readme, readme_picture, shapes, values_yaml
 from tools.groups import group_table
 from tools.paths import ROOT
 
 CHART_DIR = Path("charts") / "ibm-ep-network-policies"
+SPEC_PAGES = Path("docs") / "spec-pages.md"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Tree:
             self.chart / "README.md": lambda: readme.chart_readme(
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
             ),
+            self.root / SPEC_PAGES: lambda: readme.fill(
+                (self.root / SPEC_PAGES).read_text(), known, self.root / SPEC_PAGES
+            ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
             self.chart / "Chart.yaml": lambda: changelog.chart_yaml(
                 (self.chart / "Chart.yaml").read_text(), (self.root / "CHANGELOG.md").read_text()
@@ -92,7 +96,7 @@ class Tree:
             self.chart / "templates" / "_shapes.tpl": lambda: shapes.shapes_tpl(
                 self.schema, yaml.safe_load((self.chart / "values.yaml").read_text())
             ),
-            self.picture.with_suffix(".dot"): picture.readme_dot,
+            self.picture.with_suffix(".dot"): readme_picture.readme_dot,
         }
 
     @property
@@ -124,7 +128,7 @@ def write(tree: Tree | None = None) -> list[Path]:
     dot = tree.picture.with_suffix(".dot")
     redraw = tree.picture_stale(wanted[dot])
     if redraw or dot in changed:
-        picture.check_readme_picture()  # raises before anything is written
+        readme_picture.check_readme_picture()  # raises before anything is written
     svg = picture.to_svg(wanted[dot]) if redraw else None
     for path in changed:
         path.write_text(wanted[path])

@@ -7,9 +7,9 @@ from the same functions (a section may appear in several documents):
 - from values.schema.json: `values-reference`, `switches` and `beyond-the-page` (defaults and
   descriptions), with the object names from the facts file; `beyond-the-page` lists the chart's
   group-table switches that are not the page's (tools/groups.py), then `BEYOND_THE_PAGE_SETTINGS`;
-- from the facts file: `documented-rows`, `decisions`;
+- from the facts files: `documented-rows`, `decisions`, `spec-pages` (each page's version and source);
 - from Chart.yaml: `links`;
-- from tools/connectivity/picture.py: `connectivity-status` (what has checked the picture's flows);
+- from readme_picture.py: `connectivity-status` (what has checked the picture's flows);
 - prose written once in docs/readme/<name>.md (`install-oci`, `verify-release`, `scanners`, `ep-releases`), where
   `{{key}}` stands for a Chart.yaml fact (see `placeholders`).
 """
@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from tools import facts
-from tools.connectivity import picture
-from tools.generate.schema import node_at, rows
+from tools.generate import readme_picture
 from tools.groups import group_table, null_default_text
+from tools.values_schema import node_at, rows
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z]+) *\}\}")
@@ -61,6 +61,21 @@ def rows_table() -> str:
             f"{r.origin}; served from {', '.join(r.servedFrom)} (decision `{r.decision}`)" if r.servedFrom else r.origin
         )
         lines.append(f"| {r.table} | {r.port} | {origin} | {r.reason} | `{r.switch}`: {', '.join(objects[r.switch])} |")
+    return "\n".join(lines)
+
+
+def pages_table() -> str:
+    """The versions of the page (tools/facts/: each facts file's `page:` block) and what reproduces each."""
+    lines = [
+        "| EP releases | Facts file (`tools/facts/`) | Reproduced by | Page text (`../shared/spec/`) | Source |",
+        "|---|---|---|---|---|",
+    ]
+    for p in facts.pages():
+        examples = sorted({f"`examples/{v['example']}`" for v in p.variants().values()})
+        by = "the defaults" if p.meta.get("defaults") else ", ".join(examples)
+        release = f"[{p.releases}]({p.meta['url']})"
+        source = f"[`{p.meta['path']}` at `{p.meta['commit'][:8]}`]({p.source})"
+        lines.append(f"| {release} | `{p.facts_file.name}` | {by} | `{p.meta['file']}` | {source} |")
     return "\n".join(lines)
 
 
@@ -143,10 +158,11 @@ def sections(
         "values-reference": lambda: values_table(schema),
         "documented-rows": rows_table,
         "decisions": decisions_list,
+        "spec-pages": pages_table,
         "switches": lambda: switches_table(schema),
         "beyond-the-page": lambda: beyond_table(schema, table),
         "links": lambda: links(meta),
-        "connectivity-status": picture.status,
+        "connectivity-status": readme_picture.status,
     }
     for name in SNIPPETS:
         out[name] = partial(snippet, prose / f"{name}.md", values)

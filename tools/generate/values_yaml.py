@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from tools.generate.schema import is_group, node_at
 from tools.groups import null_default_text
+from tools.values_schema import is_group, node_at
 
 WIDTH = 100
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_./-]+):(?: |$)")

@@ -1,4 +1,4 @@
-# The chart's policies on a real dataplane (issue 8): kube-router v2.1.0's NetworkPolicy controller in
+# The chart's policies on a real dataplane: kube-router v2.1.0's NetworkPolicy controller in
 # throwaway network namespaces, probed with real TCP and UDP connections; each probe compared with the
 # documented flows and nca's. Needs root. Included from the top-level Makefile (CACHE, PYTHON, `tools`).
 #

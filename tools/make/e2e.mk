@@ -1,4 +1,4 @@
-# End-to-end tests against a real etcd + kube-apiserver (issue 5).
+# End-to-end tests against a real etcd + kube-apiserver.
 # Included from the top-level Makefile, which defines CACHE, PYTHON and the
 # `tools` target (helm, helm3, the venv).
 #

@@ -1,4 +1,4 @@
-# Linters (issue 10): ruff (lint and format) and mypy for the harness (settings in pyproject.toml),
+# Linters: ruff (lint and format) and mypy for the harness (settings in pyproject.toml),
 # shellcheck for the shell scripts, helm lint for the chart. `make test` runs `make lint` first, so a
 # lint failure reads as one, before the tests. Included from the top-level Makefile (CACHE, PYTHON,
 # PYTEST, `tools-harness`).

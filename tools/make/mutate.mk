@@ -1,4 +1,4 @@
-# Mutation testing of the chart (issue 10, item 6). Included from the top-level Makefile
+# Mutation testing of the chart. Included from the top-level Makefile
 # (CACHE, PYTHON, `tools-harness`). Slow (see the README), so not part of `make test` or
 # `make bench`; tests/mutate/ keeps the tester itself working in `make test`.
 #

@@ -1,4 +1,4 @@
-# Connectivity (issue 3): what the rendered policies let through, computed by network-config-analyzer
+# Connectivity: what the rendered policies let through, computed by network-config-analyzer
 # (its own venv, $(CACHE)/venv-nca, from tools/requirements-nca.txt) and drawn by Graphviz
 # (tools/connectivity/picture.py; `make generate` redraws the README's picture); both are
 # installed by `make tools`. Included from the top-level Makefile (CACHE, PYTHON, `tools`).

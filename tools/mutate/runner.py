@@ -34,7 +34,9 @@ STILLBORN = re.compile(
 # slow (--thorough adds them); the mutation tests themselves would recurse; the README's
 # staleness check fails for every schema change (a developer regenerates it, `make generate`);
 # test_helm_unittest.py runs the same suites the runner already ran first; test_package.py and
-# test_signing.py package fresh git clones of the repository, which never contain the mutant.
+# test_signing.py package fresh git clones of the repository, which never contain the mutant;
+# test_layers.py, test_conventions.py and test_skips.py read the harness's code, the repository's
+# files and the pages, never the chart. SLOW is also what `make test-fast` leaves out.
 SLOW = ("tests/e2e/*", "tests/connectivity/test_matrix*.py")
 # --quick, a developer's inner loop, also leaves out the connectivity layer (most of the time).
 QUICK_SKIPS = ("tests/connectivity/*",)
@@ -44,6 +46,9 @@ NEVER = (
     "tests/test_helm_unittest.py",
     "tests/test_package.py",
     "tests/test_signing.py",
+    "tests/test_layers.py",
+    "tests/test_conventions.py",
+    "tests/test_skips.py",
 )
 STAGE_TIMEOUT = 1200
 

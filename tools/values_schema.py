@@ -1,6 +1,6 @@
-"""Reading values.schema.json the way the generated documents present it: a group is an object
-with properties and no default of its own; anything else (a switch, a port, a label map, a list)
-is a documented key."""
+"""Reading values.schema.json (the chart's values schema) the way the harness and the generated
+documents present it: a group is an object with properties and no default of its own; anything else
+(a switch, a port, a label map, a list) is a documented key."""
 
 from __future__ import annotations
 

@@ -1,85 +1,84 @@
-"""The page as it reads for EP 1.1 to 1.5: each example renders its variant's objects, object for object,
-names included.
+"""The later versions of the page (EP 1.1 to 1.5, ...): each variant's example renders the variant's
+objects, object for object, names included.
 
-Expected objects come from tools/facts/network-policies-ep-1.5.yaml (the 1.5 page transcribed and checked
-against it by test_facts.py), never from a render. The defaults stay on the 1.0 page (test_defaults.py).
+Expected objects come from each page's facts file (tools/facts/, transcribed and checked against the
+page by test_facts.py), never from a render; the facts name the example (and values) that reproduce a
+variant. The defaults stay on the 1.0 page (test_defaults.py).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import rendered
-from tests.pages import FULL_PAGE, assert_matches_table, assert_objects_are_the_pages
+from tests.pages import assert_matches_table, assert_objects_are_the_pages
 from tools import facts
 from tools.paths import CHART, REPO_CHART, ROOT
 from tools.policy import ANY_PEER, normal
 from tools.render import by_name, render
+from tools.scenarios import FULL_PAGE, METRICS_PORT
 from tools.values import merge
 
 EXAMPLES = CHART / "examples"
-# The two sources the 1.5 page keeps open to anywhere on OpenShift, which its example narrows.
-PAGE_SOURCES: dict[str, Any] = {
-    "eventProcessing": {"instance": {"uiFrom": "anywhere"}},
-    "flink": {"metrics": {"from": "anywhere"}},
-}
-# The values that reproduce each of the page's variants (decision ep-1.5-two-allow-apiserver-ep-webhook:
-# the page's second allow-apiserver-ep-webhook is the Kubernetes example under that name).
-VARIANTS: dict[str, tuple[Path, dict[str, Any]]] = {
-    "kubernetes": (EXAMPLES / "ep-1.5-kubernetes.yaml", {}),
-    # Decision ep-1.5-ui-metrics-anywhere: the example leaves the UI and metrics at `auto` (narrower).
-    "openshift": (EXAMPLES / "ep-1.5-openshift.yaml", PAGE_SOURCES),
-    "openshift-cidr": (
-        EXAMPLES / "ep-1.5-kubernetes.yaml",
-        {"eventProcessing": {"operator": {"policyName": "allow-apiserver-ep-webhook"}}},
-    ),
-}
-# The EP instance's policy: the 1.5 page, like the 1.0 page, only tabulates it.
+# (page, variant) of every page the examples reproduce (the defaults reproduce the other).
+VARIANTS = [(p, v) for p in facts.pages() if not p.meta.get("defaults") for v in p.variants()]
+PAGE_1_5 = facts.page("1.5")
+# The EP instance's policy: the later pages, like the 1.0 page, only tabulate it.
 TABULATED = facts.switches()["deployNetworkPolicies"]
-EP_OPERATOR_NAMES = ("ibm-ep-allow-webhook", "allow-apiserver-ep-webhook")
 
 
-def example_values(variant: str, *more: dict[str, Any]) -> dict[str, Any]:
-    path, extra = VARIANTS[variant]
-    values = merge(yaml.safe_load(path.read_text()), extra)
+def _id(pv: tuple[facts.Page, str]) -> str:
+    return f"{pv[0]}-{pv[1]}"
+
+
+def example_values(page: facts.Page, variant: str, *more: dict[str, Any]) -> dict[str, Any]:
+    """The values that reproduce a page's variant: its example, with the facts' `values` on top."""
+    spec = page.variants()[variant]
+    values = merge(yaml.safe_load((EXAMPLES / spec["example"]).read_text()), spec.get("values") or {})
     for m in more:
         values = merge(values, m)
     return values
 
 
 def test_every_variant_of_the_page_has_its_values():
-    assert set(VARIANTS) == set(facts.ep15_variants())
-    assert {p.name for p, _ in VARIANTS.values()} == {p.name for p in EXAMPLES.glob("ep-1.5-*.yaml")}
+    """Each variant names an example, and each EP release example (ep-<version>-*.yaml) reproduces
+    some variant of its page."""
+    for p in facts.pages():
+        named = {v["example"] for v in p.variants().values()}
+        assert named == {f.name for f in EXAMPLES.glob(f"ep-{p.version}-*.yaml")}, p
+    assert VARIANTS
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_with_deny_all_and_metrics_the_example_renders_the_variants_objects(variant):
+@pytest.mark.parametrize(("page", "variant"), VARIANTS, ids=[_id(pv) for pv in VARIANTS])
+def test_with_deny_all_and_metrics_the_example_renders_the_variants_objects(page, variant):
     assert_objects_are_the_pages(
-        rendered(example_values(variant, FULL_PAGE)), facts.ep15_objects(variant, metrics_port=9250), TABULATED
+        rendered(example_values(page, variant, FULL_PAGE)), page.objects(variant, metrics_port=METRICS_PORT), TABULATED
     )
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_the_example_alone_renders_the_variants_objects_but_the_optional_two(variant):
-    page = [o for o in facts.ep15_objects(variant) if o["metadata"]["name"] != "default-deny-ingress"]
-    assert_objects_are_the_pages(rendered(example_values(variant)), page, TABULATED)
+@pytest.mark.parametrize(("page", "variant"), VARIANTS, ids=[_id(pv) for pv in VARIANTS])
+def test_the_example_alone_renders_the_variants_objects_but_the_optional_two(page, variant):
+    objs = [o for o in page.objects(variant) if o["metadata"]["name"] != "default-deny-ingress"]
+    assert_objects_are_the_pages(rendered(example_values(page, variant)), objs, TABULATED)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_the_ep_instance_policy_is_the_pages_table(variant):
+@pytest.mark.parametrize(("page", "variant"), VARIANTS, ids=[_id(pv) for pv in VARIANTS])
+def test_the_ep_instance_policy_is_the_pages_table(page, variant):
     [name] = TABULATED
-    assert_matches_table(by_name(rendered(example_values(variant, FULL_PAGE)))[name], "ep-instance")
+    assert_matches_table(by_name(rendered(example_values(page, variant, FULL_PAGE)))[name], "ep-instance")
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("ep-1.5-*.yaml")), ids=lambda p: p.stem)
-def test_the_examples_header_says_what_it_reproduces_and_how_to_install_it(path):
+EXAMPLE_FILES = [(p, f) for p in facts.pages() for f in sorted(EXAMPLES.glob(f"ep-{p.version}-*.yaml"))]
+
+
+@pytest.mark.parametrize(("page", "path"), EXAMPLE_FILES, ids=[f.stem for _, f in EXAMPLE_FILES])
+def test_the_examples_header_says_what_it_reproduces_and_how_to_install_it(page, path):
     header = "\n".join(ln for ln in path.read_text().splitlines() if ln.startswith("#"))
-    assert "EP 1.1 to 1.5" in header
+    assert f"EP {page.releases}" in header
     m = re.search(r"helm install \S+ (\S+) .*?-f (\S+)", header.replace("\\\n#", " "), flags=re.S)
     assert m, header
     assert (ROOT / m.group(1)).resolve() == REPO_CHART.resolve()  # the path in the repository
@@ -90,11 +89,11 @@ def test_flink_operator_443_holds_for_the_1_0_page_only():
     """Decision flink-operator-443: the 1.5 page's Flink operator objects open 9443 only, and so do both
     1.5 examples' renders; the defaults (the 1.0 page) keep 443."""
     [flink_op] = facts.switches()["flink.operator.enabled"]
-    for variant in VARIANTS:
-        [page_obj] = [o for o in facts.ep15_objects(variant) if o["metadata"]["name"] == flink_op]
+    for variant in PAGE_1_5.variants():
+        [page_obj] = [o for o in PAGE_1_5.objects(variant) if o["metadata"]["name"] == flink_op]
         ports = {port for _, port in normal(page_obj).ingress}
         assert ports == {("TCP", 9443, None)}, variant
-        got = normal(by_name(rendered(example_values(variant)))[flink_op])
+        got = normal(by_name(rendered(example_values(PAGE_1_5, variant)))[flink_op])
         assert {port for _, port in got.ingress} == ports, variant
     assert ("TCP", 443, None) in {port for _, port in normal(by_name(rendered())[flink_op]).ingress}
 
@@ -104,31 +103,31 @@ def test_two_allow_apiserver_ep_webhook_objects_are_two_variants():
     (host-network) is the OpenShift variant's, the second is ibm-ep-allow-webhook under another name."""
     named = [
         (o, v)
-        for o, v in zip(facts.ep15_page_objects(), facts.load_ep15()["objects"], strict=True)
+        for o, v in zip(PAGE_1_5.page_objects(), PAGE_1_5.data["objects"], strict=True)
         if o["metadata"]["name"] == "allow-apiserver-ep-webhook"
     ]
     assert [v["variants"] for _, v in named] == [["openshift"], ["openshift-cidr"]]
     (host_network, _), (cidr, _) = named
     assert normal(host_network) != normal(cidr)
-    [k8s] = [o for o in facts.ep15_objects("kubernetes") if o["metadata"]["name"] == "ibm-ep-allow-webhook"]
+    [k8s] = [o for o in PAGE_1_5.objects("kubernetes") if o["metadata"]["name"] == "ibm-ep-allow-webhook"]
     assert cidr["spec"] == k8s["spec"]
-    got = by_name(rendered(example_values("openshift-cidr")))
+    got = by_name(rendered(example_values(PAGE_1_5, "openshift-cidr")))
     assert "ibm-ep-allow-webhook" not in got and normal(got["allow-apiserver-ep-webhook"]) == normal(cidr)
 
 
 def test_example_cidr_is_the_pages_and_the_header_says_to_replace_it():
     """Decision ep-1.5-example-cidr: the page's objects all use one example address; the Kubernetes
     example uses it for both operators (so the render is the page's), and tells the user to replace it."""
-    cidr = facts.load_ep15()["exampleCidr"]
+    cidr = PAGE_1_5.data["exampleCidr"]
     blocks = {
         p["ipBlock"]["cidr"]
-        for o in facts.ep15_page_objects()
+        for o in PAGE_1_5.page_objects()
         for r in o["spec"].get("ingress", [])
         for p in r.get("from", [])
         if "ipBlock" in p
     }
     assert blocks == {cidr}
-    path, _ = VARIANTS["kubernetes"]
+    path = EXAMPLES / PAGE_1_5.variants()["kubernetes"]["example"]
     values = yaml.safe_load(path.read_text())
     assert values["eventProcessing"]["operator"]["webhookCIDRs"] == [cidr]
     assert values["flink"]["operator"]["webhookCIDRs"] == [cidr]
@@ -141,12 +140,12 @@ def test_example_cidr_is_the_pages_and_the_header_says_to_replace_it():
 def test_the_openshift_example_narrows_the_ui_and_metrics_the_page_leaves_open():
     """Decision ep-1.5-ui-metrics-anywhere: the page keeps the UI and metrics from anywhere; the example
     leaves both at `auto`, which on OpenShift admits only the router and the monitoring namespaces, and
-    the page's objects need the two `anywhere` values on top (VARIANTS)."""
-    example = yaml.safe_load((EXAMPLES / "ep-1.5-openshift.yaml").read_text())
+    the page's objects need the two `anywhere` values on top (the variant's `values` in the facts)."""
+    example = yaml.safe_load((EXAMPLES / PAGE_1_5.variants()["openshift"]["example"]).read_text())
     assert "uiFrom" not in example.get("eventProcessing", {}).get("instance", {})
     assert "from" not in example.get("flink", {}).get("metrics", {})
     got = by_name(rendered(merge(example, FULL_PAGE)))
-    want = by_name(facts.ep15_objects("openshift", metrics_port=9250))
+    want = by_name(PAGE_1_5.objects("openshift", metrics_port=METRICS_PORT))
     monitoring = "ibm-eventautomation-flink-jobmanager-monitoring"
     [ep_instance] = TABULATED
     assert ANY_PEER in {peer for peer, _ in normal(want[monitoring]).ingress}  # the page: anywhere

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tools.e2e.controlplane import _pdeathsig
+from tools.e2e.reaper import pdeathsig
 from tools.paths import BIN
 
 REGISTRY = BIN / "registry"
@@ -45,7 +45,7 @@ class Registry:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_pdeathsig,
+            preexec_fn=pdeathsig,
         )
         assert proc.stdout is not None
         deadline, line = time.monotonic() + timeout, b""

@@ -1,0 +1,94 @@
+"""The repository's habits: what a reader meets says what and why (no bare "issue N" references), the
+pre-commit hooks run exactly what `make lint` and `make verify-generated` run, and `make test-fast`
+leaves out exactly the slow layers."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from fnmatch import fnmatch
+
+import yaml
+
+from tools.mutate.runner import SLOW
+from tools.paths import ROOT
+
+ISSUE_REFERENCE = re.compile(r"\bissues? ?#?\d+\b|\(issue[:,)]", re.I)
+# Files the check leaves out, and why.
+NOT_CHECKED = {
+    "LICENSE": "the Apache License's own text",
+    "charts/ibm-ep-network-policies/LICENSE": "a copy of LICENSE",
+    "README.md": "being restructured into docs/ by its own change, which drops them",
+    "tests/test_conventions.py": "the pattern's own examples",
+}
+
+
+def tracked() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return sorted(f for f in out.split("\0") if f and f not in NOT_CHECKED and (ROOT / f).is_file())
+
+
+def test_no_file_refers_to_an_issue_by_number() -> None:
+    """Code, Makefile fragments, facts and docs say what and why: an issue number means nothing to a reader."""
+    found = []
+    for name in tracked():
+        try:
+            text = (ROOT / name).read_text()
+        except UnicodeDecodeError:
+            continue  # binary
+        found += [
+            f"{name}:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1) if ISSUE_REFERENCE.search(line)
+        ]
+    assert not found, "\n".join(found)
+
+
+def test_the_issue_pattern_finds_what_it_should() -> None:
+    for text in ("(issue 4)", "issue 10, item 6", "Issue 8's bar", "issue #12", "(issue: egress)"):
+        assert ISSUE_REFERENCE.search(text), text
+    assert not ISSUE_REFERENCE.search("issue tracking systems; the kubernetes issuer")
+
+
+def lint_prerequisites() -> list[str]:
+    """The targets `make lint` runs (its prerequisites in tools/make/lint.mk)."""
+    [line] = [ln for ln in (ROOT / "tools/make/lint.mk").read_text().splitlines() if ln.startswith("lint:")]
+    return line.split(":", 1)[1].split("##")[0].split()
+
+
+def test_pre_commit_runs_make_lints_linters_and_verify_generated_locally() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert [r["repo"] for r in config["repos"]] == ["local"], "no hook is fetched from the network"
+    hooks = [h for r in config["repos"] for h in r["hooks"]]
+    assert all(h["language"] == "system" and h["pass_filenames"] is False for h in hooks)
+    assert [h["entry"] for h in hooks] == [f"make {t}" for t in [*lint_prerequisites(), "verify-generated"]]
+    assert all(h["id"] == h["entry"].removeprefix("make ") for h in hooks)
+
+
+def fast_modules() -> set[str]:
+    """The test modules `make test-fast`'s two pytest runs collect (from `make -n`: paths and --ignore)."""
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test-fast-connectivity", "test-fast-rest"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    out: set[str] = set()
+    for line in dry.splitlines():
+        words = shlex.split(line)
+        args = words[words.index("pytest") + 1 :]
+        ignored = [a.removeprefix("--ignore=") for a in args if a.startswith("--ignore=")]
+        for top in (a for a in args if not a.startswith("-")):
+            for p in (ROOT / top).rglob("test_*.py"):
+                rel = p.relative_to(ROOT).as_posix()
+                if not any(rel == i or rel.startswith(i + "/") for i in ignored):
+                    out.add(rel)
+    return out
+
+
+def test_make_test_fast_leaves_out_the_slow_layers_only() -> None:
+    """What test-fast leaves out is the mutation runner's SLOW (the control plane, the dataplane, the switch
+    matrices) and test_lint.py, which `make lint` ran just before; everything else runs."""
+    every = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")}
+    left_out = every - fast_modules()
+    assert left_out == {m for m in every if any(fnmatch(m, g) for g in SLOW)} | {"tests/test_lint.py"}
