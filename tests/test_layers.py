@@ -27,6 +27,8 @@ LAYERS = {
     "tools.facts": "base",
     "tools.groups": "base",
     "tools.values_schema": "base",
+    # `kubectl get -o yaml` output read as objects (the live cluster's policies, pods, namespaces)
+    "tools.kubelist": "base",
     # chart values as helm sees them, and the values scenarios the checks share
     "tools.values": "values",
     "tools.scenarios": "values",
@@ -41,6 +43,7 @@ LAYERS = {
     # what compares them and reports: each prefix below is one check
     "tools.connectivity.verify": "checks",
     "tools.connectivity.matrix": "checks",
+    "tools.audit": "checks",
     "tools.e2e": "checks",
     "tools.generate": "checks",
     "tools.mutate": "checks",

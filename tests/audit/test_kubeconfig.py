@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from tools.audit.kubeconfig import KubeconfigError, kubeconfig_paths, load
-from tools.e2e.controlplane import _make_pki
+from tools.e2e.controlplane import make_pki
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A CA, and a client certificate and key it signed (the e2e control plane's, made afresh)."""
     d = tmp_path_factory.mktemp("pki")
-    _make_pki(d)
+    make_pki(d)
     yield d
 
 

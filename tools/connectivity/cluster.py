@@ -212,7 +212,9 @@ def cluster_for(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> C
     other = next(f"elsewhere{i or ''}" for i in range(len(taken) + 1) if f"elsewhere{i or ''}" not in taken)
     wl.append(Workload("other-namespace", other, UNRELATED_LABELS, "other-namespace"))
     namespaces[other] = namespace_labels(other)
-    return Cluster(namespaces, tuple(wl), ip_atoms(regions))
+    pod_names = {w.name for w in wl}  # a block never takes a pod's name (the Kafka pods, Kafka's CIDR)
+    ips = tuple(IpAtom(f"ip-{a.name}", a.intervals, a.kinds) if a.name in pod_names else a for a in ip_atoms(regions))
+    return Cluster(namespaces, tuple(wl), ips)
 
 
 def fixture_extras(

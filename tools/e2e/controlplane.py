@@ -69,7 +69,7 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def _make_pki(d: Path) -> None:
+def make_pki(d: Path) -> None:
     """CA + serving cert for 127.0.0.1/localhost, a client cert in system:masters (for clients that
     authenticate by certificate, as most kubeconfigs do), and the service-account key."""
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
@@ -183,7 +183,7 @@ class ControlPlane:
         d = self.dir
         pki = d / "pki"
         pki.mkdir()
-        _make_pki(pki)
+        make_pki(pki)
         # token,user,uid,"groups": system:masters bypasses RBAC authorization.
         (d / "tokens.csv").write_text(f'{self.token},epnp-admin,epnp-admin,"system:masters"\n')
         (d / "tokens.csv").chmod(0o600)
