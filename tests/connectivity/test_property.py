@@ -19,6 +19,7 @@ from tools import facts, schemas
 from tools.connectivity.cluster import cluster_for
 from tools.connectivity.engine import Engine, Scenario
 from tools.connectivity.model import compare
+from tools.render import NAMESPACE as RELEASE_NAMESPACE
 from tools.render import RenderError, helm_template, parse
 from tools.scenarios import SWITCHES
 from tools.values import effective_values, put
@@ -40,7 +41,10 @@ def chart_values(draw: st.DrawFn) -> dict[str, Any]:
     # Deny-all may isolate any of the drawn namespaces: none holds other software here (decision
     # deny-all-stays-home; its refusals are tests/test_decisions.py's).
     v: dict[str, Any] = {
-        "acknowledge": {"denyAllWithoutProductPolicies": True, "denyAllNamespaces": [n for n in NAMESPACES if n]}
+        "acknowledge": {
+            "denyAllWithoutProductPolicies": True,
+            "denyAllNamespaces": [n or RELEASE_NAMESPACE for n in NAMESPACES],
+        }
     }
     for s in SWITCHES:
         put(v, s, draw(st.booleans()))
