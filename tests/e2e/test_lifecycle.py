@@ -212,7 +212,7 @@ def test_two_ep_instances_install_side_by_side(helm: Helm, controlplane: Control
         assert not set(first) & set(second)
         # Each instance's policy selects its own pods only.
         selects = {
-            k[1]: p["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/instance")
+            k[1]: p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/instance")
             for k, p in {**first, **second}.items()
         }
         assert (selects["main-ibm-ep"], selects["analytics-ibm-ep"]) == ("main", "analytics")

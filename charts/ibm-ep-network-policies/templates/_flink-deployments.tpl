@@ -68,8 +68,10 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- $labels := $d.podSelector }}
 {{- if kindIs "invalid" $labels }}
 {{- $labels = dict }}{{ range $k, $l := $defaultLabels }}{{ $_ := set $labels $k (ternary $d.name $l (eq $l "<name>")) }}{{ end }}
-{{- end }}
+{{- else }}
+{{- /* Only a map the user gave needs the check (no include per deployment on the defaults' path). */}}
 {{- include "epnp.checkLabels" (dict "labels" $labels "key" (printf "flink.deployments[%d].podSelector" $i)) }}
+{{- end }}
 {{- $ports := $f.ports }}
 {{- if not (or (kindIs "invalid" $d.ports) (kindIs "map" $d.ports)) }}{{ fail (printf "flink.deployments[%d].ports: must be a map of port names to numbers" $i) }}{{ end }}
 {{- with $d.ports }}
