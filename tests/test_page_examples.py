@@ -155,12 +155,13 @@ def test_the_openshift_example_narrows_the_ui_and_metrics_the_page_leaves_open()
         assert_matches_table(got[ep_instance], "ep-instance")
 
 
+# The release examples are the ones a later page's variants name; the others are environments.
 # second-instance.yaml layers on a first release's values, not on a release example: it names its own
 # instance, so its policies select other pods than either release example's.
+RELEASE_EXAMPLES = sorted({EXAMPLES / spec["example"] for p, v in VARIANTS for spec in [p.variants()[v]]})
 ENVIRONMENT_EXAMPLES = sorted(
-    p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("ep-1.5-") and p.name != "second-instance.yaml"
+    p for p in EXAMPLES.glob("*.yaml") if p not in RELEASE_EXAMPLES and p.name != "second-instance.yaml"
 )
-RELEASE_EXAMPLES = sorted(EXAMPLES.glob("ep-1.5-*.yaml"))
 
 
 def _sources(objects: list[dict[str, Any]]) -> dict[tuple[Any, ...], frozenset[Any]]:
