@@ -72,25 +72,47 @@ class Side:
     kept: list[str] = field(default_factory=list)  # a snapshot's foreign policies carried over
 
 
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DiffError(f"git {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _chart_files(repo: Path, commit: str) -> list[str]:
+    """charts/<name>/Chart.yaml of every chart in the commit."""
+    listed = _git(repo, "ls-tree", "-r", "--name-only", commit, "charts/").split()
+    return sorted(p for p in listed if p.count("/") == 2 and p.endswith("/Chart.yaml"))
+
+
 def chart_at(ref: str, into: Path, repo: Path = ROOT) -> tuple[Path, str]:
     """The chart as commit `ref` of the clone has it, extracted into `into` (git archive, no checkout),
     and the commit."""
-
-    def git(*args: str) -> bytes:
-        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True)
-        if proc.returncode != 0:
-            raise DiffError(f"FROM_REF={ref}: git {' '.join(args)}: {proc.stderr.decode().strip()}")
-        return proc.stdout
-
-    commit = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-    listed = git("ls-tree", "-r", "--name-only", commit, "charts/").decode().split()
-    charts = sorted(str(Path(p).parent) for p in listed if p.count("/") == 2 and p.endswith("/Chart.yaml"))
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True)
+    if proc.returncode != 0:
+        raise DiffError(f"FROM_REF={ref}: not a commit of the clone at {repo}")
+    commit = proc.stdout.decode().strip()
+    charts = [str(Path(p).parent) for p in _chart_files(repo, commit)]
     if not charts:
         raise DiffError(f"FROM_REF={ref}: commit {commit[:12]} has no chart under charts/")
     chosen = next((c for c in charts if Path(c).name == CHART.name), charts[0])
-    with tarfile.open(fileobj=io.BytesIO(git("archive", "--format=tar", commit, chosen))) as tar:
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, chosen], capture_output=True)
+    if archive.returncode != 0:
+        raise DiffError(f"FROM_REF={ref}: git archive: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     return into / chosen, commit
+
+
+def version_commit(version: str, repo: Path = ROOT) -> str:
+    """The last commit of the clone's main line (first parents from HEAD) whose chart has `version`:
+    the parent of the commit that moved Chart.yaml's version past it, or HEAD if none did."""
+    commits = _git(repo, "rev-list", "--first-parent", "HEAD", "--", "charts/*/Chart.yaml").split()
+    for i, c in enumerate(commits):
+        for path in _chart_files(repo, c):
+            if str(yaml.safe_load(_git(repo, "show", f"{c}:{path}")).get("version")) == version:
+                return commits[i - 1] + "^" if i else "HEAD"
+    raise DiffError(f"FROM_VERSION={version}: no commit of this clone has the chart at version {version}")
 
 
 def _load_docs(path: Path) -> list[Any]:
@@ -339,10 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--from", dest="src", type=Path, help="values file or snapshot before (default: defaults)")
     ap.add_argument("--to", dest="dst", type=Path, help="values file or snapshot after (default: defaults)")
     ap.add_argument("--from-ref", help="render FROM with the chart of this git commit (FROM's values, else TO's)")
+    ap.add_argument("--from-version", help="--from-ref the last commit whose chart has this version (e.g. 0.1.0)")
     ap.add_argument("--fail-on-open", action="store_true", help="exit 1 when any flow opens (a CI gate)")
     args = ap.parse_args(argv)
     try:
         b = load_side(args.dst)
+        if args.from_version:
+            args.from_ref = version_commit(args.from_version)
         if args.from_ref:
             with tempfile.TemporaryDirectory(prefix="epnp-diff-") as tmp:
                 chart, commit = chart_at(args.from_ref, Path(tmp))
