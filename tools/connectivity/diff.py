@@ -22,6 +22,8 @@ is what installing the render changes. Exit 1 with --fail-on-open when anything 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import io
 import subprocess
 import sys
@@ -35,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from tools import snapshot
+from tools import facts, snapshot
 from tools.connectivity.cluster import Cluster, cluster_for, union
 from tools.connectivity.engine import PROTOCOL_NUMBERS, Scenario, SemanticDiff, analyze
 from tools.connectivity.intervals import Interval, merge_intervals, subtract
@@ -44,7 +46,7 @@ from tools.connectivity.why import ALL_PORTS, OTHER, End, Key, Policies, pieces,
 from tools.paths import CHART, ROOT
 from tools.policy import normal
 from tools.render import NAMESPACE, RenderError, helm_template
-from tools.values import Values, effective_values
+from tools.values import Values, effective_values, get, put
 
 Obj = dict[str, Any]
 ANYWHERE = "anywhere"
@@ -70,6 +72,7 @@ class Side:
     values: Values | None = None
     manifest: Manifest | None = None
     kept: list[str] = field(default_factory=list)  # a snapshot's foreign policies carried over
+    chart: Path = CHART
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -128,7 +131,7 @@ def render_side(user: Values, label: str, chart: Path = CHART) -> Side:
     except RenderError as e:
         raise DiffError(f"{label}: helm could not render the chart:\n{e.stderr.strip()}") from e
     m = read_manifest(text)
-    return Side(label, m.policies, m.rules, effective_values(user), m)
+    return Side(label, m.policies, m.rules, effective_values(user), m, chart=chart)
 
 
 def load_side(path: Path | None, label: str = "", chart: Path = CHART, values_only: bool = False) -> Side:
@@ -162,8 +165,17 @@ def settle(a: Side, b: Side, chart_name: str = CHART.name) -> None:
     """A snapshot against a render: borrow rule names from the render, and keep the snapshot's foreign
     policies on the render's side too (helm leaves them in place)."""
     for snap, rendered in ((a, b), (b, a)):
-        if snap.manifest is None and rendered.manifest is not None:
+        if snap.manifest is None and rendered.manifest is not None and rendered.values is not None:
             snap.names = rendered.manifest.names_for(snap.policies)
+            # a policy the render turns off is named from the same values with every group on
+            every = copy.deepcopy(rendered.values)
+            for switch in facts.switches():
+                if switch != "flink.metrics.enabled" or get(every, "flink.metrics.port") is not None:
+                    put(every, switch, True)
+            with contextlib.suppress(RenderError):
+                snap.names = snap.names.or_else(
+                    read_manifest(helm_template(every, chart=rendered.chart)).names_for(snap.policies)
+                )
             have = {_key(o) for o in rendered.policies}
             foreign = [o for o in snap.policies if not _is_charts(o, chart_name) and _key(o) not in have]
             rendered.policies = rendered.policies + foreign
@@ -368,14 +380,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         b = load_side(args.dst)
         if args.from_version:
             args.from_ref = version_commit(args.from_version)
-        if args.from_ref:
-            with tempfile.TemporaryDirectory(prefix="epnp-diff-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="epnp-diff-") as tmp:
+            if args.from_ref:
                 chart, commit = chart_at(args.from_ref, Path(tmp))
                 src = args.src or args.dst
                 a = load_side(src, f"the chart at {args.from_ref} ({commit[:12]}), ", chart, values_only=True)
-        else:
-            a = load_side(args.src)
-        report = run(a, b)
+            else:
+                a = load_side(args.src)
+            report = run(a, b)
     except (DiffError, snapshot.SnapshotError) as e:
         print(f"make diff: {e}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ rule of the policy of the same namespace and name takes its comment; any other i
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,17 @@ class RuleNames:
     """Per policy and direction, each rule's name, in the object's order."""
 
     names: Mapping[PolicyKey, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def or_else(self, other: RuleNames) -> RuleNames:
+        """These names, and `other`'s where these have none."""
+        out: dict[PolicyKey, dict[str, tuple[str, ...]]] = {}
+        for key in {*self.names, *other.names}:
+            mine, theirs = self.names.get(key, {}), other.names.get(key, {})
+            out[key] = {
+                d: tuple(m or t for m, t in itertools.zip_longest(mine.get(d, ()), theirs.get(d, ()), fillvalue=""))
+                for d in DIRECTIONS
+            }
+        return RuleNames(out)
 
     def name(self, namespace: str, policy: str, direction: str, index: int) -> str:
         got = self.names.get((namespace, policy), {}).get(direction, ())
