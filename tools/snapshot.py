@@ -8,7 +8,8 @@ of either concatenated. Lists are unwrapped and every object comes back with its
 `kubectl get -o yaml` prints `kind: List` whose items carry their own kind. The API's typed lists
 (`NetworkPolicyList`, from `kubectl get --raw` or a client library) leave kind and apiVersion out
 of the items: they are the list's, singular (FooList -> Foo). In a plain `List`, an item without
-kind is given the one its shape leaves no doubt about (KINDS_BY_SHAPE), or none.
+kind is given the one its shape leaves no doubt about (KINDS_BY_SHAPE), or none; one of those kinds
+without apiVersion gets its usual one.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def objects(docs: Iterable[Any]) -> list[Obj]:
                         item = {**item, "kind": guess[0], "apiVersion": item.get("apiVersion") or guess[1]}
                 out += objects([item])
         else:
-            out.append(doc)
+            api = next((a for k, a, _ in KINDS_BY_SHAPE if k == kind), None)
+            out.append({**doc, "apiVersion": api} if api and not doc.get("apiVersion") else doc)
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from tools import snapshot
 from tools.connectivity.cluster import Cluster, cluster_for
 from tools.connectivity.engine import Result, Scenario, analyze, semantic_diff
 from tools.connectivity.flows import ANY_PORT, Flow, FlowDiff, group_ports, normalize
@@ -36,16 +37,9 @@ DEFAULT_SVG = ROOT / "dist" / "connectivity.svg"
 
 
 def network_policies(docs: Sequence[Any]) -> list[Obj]:
-    """NetworkPolicies from rendered or `kubectl get -o yaml` documents (Lists unwrapped)."""
-    out = []
-    for d in docs:
-        if not isinstance(d, dict):
-            continue
-        if d.get("kind", "").endswith("List"):
-            out += network_policies(d.get("items") or [])
-        elif d.get("kind") == "NetworkPolicy":
-            out.append(d)
-    return out
+    """NetworkPolicies from rendered or `kubectl get -o yaml` documents (tools/snapshot.py: Lists
+    unwrapped, items without kind given their list's)."""
+    return snapshot.network_policies(snapshot.objects(docs))
 
 
 def connectivity_table(
