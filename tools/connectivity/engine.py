@@ -75,7 +75,7 @@ class Scenario:
     base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
     attribute: bool = False  # with base_policies: what of the change each rule of either side admits
     report: bool = True  # with base_policies: nca's text report too (most of a diff's cost)
-    explain: Ask | None = None  # set: explain this one connection (nca's --explain, and rule by rule)
+    explain: Sequence[Ask] | None = None  # set: explain these connections (nca's --explain, rule by rule)
     locations: list[dict[str, Any]] | None = None  # per policy {"path", "line"}: where nca's --explain says it is
 
     def to_json(self) -> dict[str, Any]:
@@ -89,7 +89,7 @@ class Scenario:
             d["attribute"] = self.attribute
             d["report"] = self.report
         if self.explain is not None:
-            d["explain"] = self.explain.to_json(self.cluster)
+            d["explain"] = [a.to_json(self.cluster) for a in self.explain]
         if self.locations is not None:
             d["locations"] = self.locations
         return d
@@ -169,7 +169,7 @@ class NcaExplain:
 
 @dataclass
 class Explanation:
-    """nca's answer for one connection (Scenario.explain): allowed or not (its connectivity map), and
+    """nca's answer for one connection of Scenario.explain: allowed or not (its connectivity map), and
     every policy with the rules that admit the connection."""
 
     allowed: bool
@@ -185,7 +185,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     ips: tuple[IpAtom, ...] = (WHOLE,)
-    explanation: Explanation | None = None
+    explanations: list[Explanation] | None = None  # one per Scenario.explain
 
     def flows(self, protocol: str = "TCP") -> set[Flow]:
         """Allowed flows of one protocol, one per port (ANY_PORT when every port is open). nca's IP
@@ -290,7 +290,7 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
         raw.get("warnings", []),
         raw.get("seconds", 0.0),
         cluster.ips,
-        _explanation(ex, by_pod) if ex else None,
+        [_explanation(e, by_pod) for e in ex] if ex is not None else None,
     )
 
 

@@ -106,53 +106,74 @@ def resolve(name: str, cluster: Cluster, role: str, notes: list[str]) -> str:
     )
 
 
-def explain(user: Values, src: str, dst: str, port: int, protocol: str = "TCP") -> Answer:
-    if protocol not in PROTOCOL_NUMBERS:
-        raise ExplainError(f"PROTOCOL={protocol}: one of {', '.join(PROTOCOL_NUMBERS)}")
-    if not 1 <= port <= 65535:
-        raise ExplainError(f"PORT={port}: a port number, 1 to 65535")
-    try:
-        m: Manifest = read_manifest(helm_template(user))
-    except RenderError as e:
-        raise ExplainError(f"helm could not render the chart with these values:\n{e.stderr.strip()}") from e
-    cluster = cluster_for(effective_values(user))
-    notes: list[str] = []
-    s, d = resolve(src, cluster, "FROM", notes), resolve(dst, cluster, "TO", notes)
-    if s == d:
-        raise ExplainError(f"FROM and TO are both {s}: a pod talking to itself is not subject to NetworkPolicy")
-    if cluster.workload(s).is_outside and cluster.workload(d).is_outside:
-        raise ExplainError("FROM and TO are both outside the cluster: no NetworkPolicy applies")
-    scenario = Scenario(
-        m.policies,
-        cluster,
-        "explain",
-        NAMESPACE,
-        explain=Ask(s, d, protocol, port),
-        locations=[m.location(p) for p in m.policies],
-    )
-    ex = analyze([scenario])[0].explanation
-    assert ex is not None
-    ing = point_end(ex.policies, m.rules, "ingress", d)
-    eg = point_end(ex.policies, m.rules, "egress", s)
-    if ex.allowed != (ing.allows and eg.allows):
-        raise EngineError(
-            f"{s} -> {d} {protocol} {port}: nca's connectivity map says allowed={ex.allowed}, its rules "
-            f"say ingress={ing.allows} egress={eg.allows}"
+class Explainer:
+    """The render, the fixture and the rule names for one values file; `answer` many connections in
+    one nca run."""
+
+    def __init__(self, user: Values) -> None:
+        try:
+            self.manifest: Manifest = read_manifest(helm_template(user))
+        except RenderError as e:
+            raise ExplainError(f"helm could not render the chart with these values:\n{e.stderr.strip()}") from e
+        self.cluster = cluster_for(effective_values(user))
+
+    def ask(self, src: str, dst: str, port: int, protocol: str = "TCP") -> tuple[Ask, list[str]]:
+        """The question, checked: names resolved in the fixture (or refused, listing the valid ones)."""
+        if protocol not in PROTOCOL_NUMBERS:
+            raise ExplainError(f"PROTOCOL={protocol}: one of {', '.join(PROTOCOL_NUMBERS)}")
+        if not 1 <= port <= 65535:
+            raise ExplainError(f"PORT={port}: a port number, 1 to 65535")
+        notes: list[str] = []
+        s, d = resolve(src, self.cluster, "FROM", notes), resolve(dst, self.cluster, "TO", notes)
+        if s == d:
+            raise ExplainError(f"FROM and TO are both {s}: a pod talking to itself is not subject to NetworkPolicy")
+        if self.cluster.workload(s).is_outside and self.cluster.workload(d).is_outside:
+            raise ExplainError("FROM and TO are both outside the cluster: no NetworkPolicy applies")
+        return Ask(s, d, protocol, port), notes
+
+    def answer(self, asks: Sequence[tuple[Ask, list[str]]]) -> list[Answer]:
+        """All in one nca scenario: the policies parsed once, every connection answered in one query."""
+        m = self.manifest
+        sc = Scenario(
+            m.policies,
+            self.cluster,
+            "explain",
+            NAMESPACE,
+            explain=[a for a, _ in asks],
+            locations=[m.location(p) for p in m.policies],
         )
-    return Answer(
-        s,
-        d,
-        protocol,
-        port,
-        ex.allowed,
-        ing,
-        eg,
-        rules_of(ex.policies, m.rules, "ingress", d),
-        rules_of(ex.policies, m.rules, "egress", s),
-        ex,
-        any(d in p.selects for p in ex.policies),
-        notes,
-    )
+        exs = analyze([sc])[0].explanations
+        assert exs is not None
+        return [self._answer(a, notes, ex) for (a, notes), ex in zip(asks, exs, strict=True)]
+
+    def _answer(self, a: Ask, notes: list[str], ex: Explanation) -> Answer:
+        names = self.manifest.rules
+        ing = point_end(ex.policies, names, "ingress", a.dst)
+        eg = point_end(ex.policies, names, "egress", a.src)
+        if ex.allowed != (ing.allows and eg.allows):
+            raise EngineError(
+                f"{a.src} -> {a.dst} {a.protocol} {a.port}: nca's connectivity map says allowed={ex.allowed}, "
+                f"its rules say ingress={ing.allows} egress={eg.allows}"
+            )
+        return Answer(
+            a.src,
+            a.dst,
+            a.protocol,
+            a.port,
+            ex.allowed,
+            ing,
+            eg,
+            rules_of(ex.policies, names, "ingress", a.dst),
+            rules_of(ex.policies, names, "egress", a.src),
+            ex,
+            any(a.dst in p.selects for p in ex.policies),
+            notes,
+        )
+
+
+def explain(user: Values, src: str, dst: str, port: int, protocol: str = "TCP") -> Answer:
+    e = Explainer(user)
+    return e.answer([e.ask(src, dst, port, protocol)])[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

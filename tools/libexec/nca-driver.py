@@ -13,16 +13,16 @@ excluded from mypy; see pyproject.toml) for that reason. stdin: one JSON documen
                     "policies": [NetworkPolicy dict, ...],
                     "base_policies": [...],  # optional: semantic diff base -> policies
                     "attribute": bool,       # with base_policies: which rules the changes meet
-                    "explain": {"src": peer, "dst": peer, "protocol": int, "port": int}}]}  # optional
-stdout: {"results": [{"id", "conns": [cube], "diff": {..}|null, "explain": {..}|null, "error": str|null,
+                    "explain": [{"src": peer, "dst": peer, "protocol": int, "port": int}]}]}  # optional
+stdout: {"results": [{"id", "conns": [cube], "diff": {..}|null, "explain": [{..}]|null, "error": str|null,
                       "warnings": [str], "seconds": float}]}
 A diff is {"differs", "text" (nca's report), "added": [cube], "removed": [cube]} and, with "attribute",
 "rules": {"base": [policy], "new": [policy]}, where a policy is
     {"policy": "ns/name", "ingress": bool, "egress": bool (the directions it isolates),
      "selects": [peer], "ingress_rules": [[cube]], "egress_rules": [[cube]]}
 with each rule's cubes cut down to the changed connections (what of the change the rule admits). An
-explanation is {"allowed": bool, "policies": [policy] (rule cubes cut down to the one connection asked
-about: a rule admits it when its list is not empty), "nca": nca's own --explain text for the pair}.
+explanation (one per connection asked about) is {"allowed": bool, "policies": [policy] (rule cubes cut
+down to that connection: a rule admits it when its list is not empty), "nca": nca's own --explain}.
 A cube is one hyper-rectangle of allowed connections as nca computes it:
     {"src": [peer], "dst": [peer], "protocols": [[lo, hi]] | "*", "dst_ports": [[lo, hi]] | "*",
      "other_dims": [dim names restricted beyond protocol/port]}
@@ -257,25 +257,26 @@ def point_peer(name: str, peers: PeerContainer) -> Any:
 
 
 class ExplainQuery(CapturingConnectivityQuery):
-    """nca's connectivity map with its explainability tracker on (`--explain`), answering for one
-    connection: is it allowed, which policies select either end, which of their rules admit it."""
+    """nca's connectivity map with its explainability tracker on (`--explain`), answering for each
+    connection asked about: is it allowed, which policies select either end, which rules admit it."""
 
-    ask: Json | None = None
-    answer: Json | None = None
+    asks: list[Json] | None = None
+    answers: list[Json] | None = None
 
     def get_props_output_full(self, props: ConnectivityProperties, all_peers: PeerSet) -> str:
-        assert self.ask is not None
         peers = self.config.peer_container
-        src, dst = point_peer(self.ask["src"], peers), point_peer(self.ask["dst"], peers)
-        point = ConnectivityProperties.make_conn_props_from_dict(
-            {
-                "src_peers": PeerSet({src}),
-                "dst_peers": PeerSet({dst}),
-                "protocols": ProtocolSet.get_protocol_set_with_single_protocol(self.ask["protocol"]),
-                "dst_ports": PortSet.make_port_set_with_range(self.ask["port"], self.ask["port"]),
-            }
-        )
-        self.answer = {"allowed": bool(point & props), "policies": policy_rules(self.config, point)}
+        self.answers = []
+        for ask in self.asks or []:
+            src, dst = point_peer(ask["src"], peers), point_peer(ask["dst"], peers)
+            point = ConnectivityProperties.make_conn_props_from_dict(
+                {
+                    "src_peers": PeerSet({src}),
+                    "dst_peers": PeerSet({dst}),
+                    "protocols": ProtocolSet.get_protocol_set_with_single_protocol(ask["protocol"]),
+                    "dst_ports": PortSet.make_port_set_with_range(ask["port"], ask["port"]),
+                }
+            )
+            self.answers.append({"allowed": bool(point & props), "policies": policy_rules(self.config, point)})
         return super().get_props_output_full(props, all_peers)
 
 
@@ -283,11 +284,14 @@ def nca_explain(ask: Json) -> Json:
     """nca's own --explain for the pair, after the query: its text (policies and pods by file and line),
     whether it finds the pair connected (on any port: it explains pairs, not ports), and the policies it
     names on each end: those allowing the pair when connected, else every policy selecting that end.
-    An outside address is named as the tracker knows it: the IP block of the connectivity map holding it."""
+    An outside address is named as the tracker's connectivity map splits the outside world; its policy
+    maps are keyed by the blocks the rules name, which need not be the same split: for an address, the
+    text is given, but `connected` is None and no policies are named."""
     tracker = ExplTracker()
-    names = []
+    names, ip_end = [], False
     for end in (ask["src"], ask["dst"]):
         if end.startswith("ip:"):
+            ip_end = True
             addr = IpBlock(end.removeprefix("ip:").split("/")[0] + "/32")
             block = next((p for p in tracker.all_peers if isinstance(p, IpBlock) and addr.contained_in(p)), None)
             if block is None:
@@ -295,6 +299,8 @@ def nca_explain(ask: Json) -> Json:
             end = block.full_name()
         names.append(end)
     src, dst = names
+    if ip_end:
+        return {"text": str(tracker.explain(names)).strip(), "connected": None, "src": [], "dst": []}
     entries = tracker.ExplPeerToPolicyContainer
     connected = bool(tracker.are_peers_connected(src, dst))
     if connected:
@@ -386,7 +392,7 @@ def run_scenario(sc: Json, topo: Topologies) -> Json:
 
 
 def explain_scenario(sc: Json, res: Json, topo: Topologies) -> Json:
-    """One connection, explained: parsed afresh with nca's explainability tracker on (it records while
+    """Connections explained: parsed afresh with nca's explainability tracker on (it records while
     pods and policies are parsed, so the caches cannot serve), and the tracker off again after."""
     topo.forget()
     BasePeerSet.reset()
@@ -396,13 +402,13 @@ def explain_scenario(sc: Json, res: Json, topo: Topologies) -> Json:
         peers = build_topology(sc)
         config = build_config(sc.get("id") or "scenario", peers, sc["policies"], sc.get("locations"))
         query = ExplainQuery(config, OutputConfiguration({"outputFormat": "txt", "outputEndpoints": "pods"}))
-        query.ask = sc["explain"]
+        query.asks = sc["explain"]
         _, _, not_executed = query.execute_and_compute_output_in_required_format()
-        if not_executed or query.answer is None:
+        if not_executed or query.answers is None:
             res["error"] = "nca did not execute the connectivity query (no peers?)"
             return res
         res["conns"] = query.cubes or []
-        res["explain"] = {**query.answer, "nca": nca_explain(sc["explain"])}
+        res["explain"] = [{**a, "nca": nca_explain(ask)} for a, ask in zip(query.answers, sc["explain"], strict=True)]
         return res
     finally:
         tracker._reset()  # inactive again: later scenarios parse fast and record nothing
