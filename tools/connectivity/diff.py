@@ -254,7 +254,7 @@ def changes(diff: SemanticDiff, a: Side, b: Side, cluster: Cluster) -> list[Chan
     new = Policies(diff.rules["new"], b.names, cluster.ips)
     raw: list[tuple[str, Key, Interval, tuple[str, ...]]] = []
     for kind, conns, before, after in (("opened", diff.added, base, new), ("closed", diff.removed, base, new)):
-        for key, (seg,) in pieces(port_map(conns, cluster.ips), before, after):
+        for key, seg in pieces(port_map(conns, cluster.ips), before, after):
             b_in, b_eg = before.ends(key, seg)
             n_in, n_eg = after.ends(key, seg)
             if kind == "opened":

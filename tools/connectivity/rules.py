@@ -103,7 +103,8 @@ def _node(mapping: yaml.Node, key: str) -> yaml.Node | None:
     if isinstance(mapping, yaml.MappingNode):
         for k, v in mapping.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
+                found: yaml.Node = v
+                return found
     return None
 
 

@@ -163,17 +163,15 @@ class Policies:
         return self.end("ingress", key, seg), self.end("egress", key, seg)
 
 
-def pieces(
-    changed: Mapping[Key, tuple[Interval, ...]], *policy_sets: Policies
-) -> list[tuple[Key, tuple[Interval, ...]]]:
+def pieces(changed: Mapping[Key, tuple[Interval, ...]], *policy_sets: Policies) -> list[tuple[Key, Interval]]:
     """The changed intervals cut wherever any rule of the given policy sets starts or ends, so each
     piece is admitted by the same rules throughout."""
-    out = []
+    out: list[tuple[Key, Interval]] = []
     for key, ivs in changed.items():
         bounds = [iv for ps in policy_sets for iv in ps.boundaries(key)]
         for seg in _segments([*ivs, *bounds]):
             if intersect(ivs, (seg,)):
-                out.append((key, (seg,)))
+                out.append((key, seg))
     return out
 
 
