@@ -43,6 +43,8 @@ LAYERS = {
     # what compares them and reports: each prefix below is one check
     "tools.connectivity.verify": "checks",
     "tools.connectivity.matrix": "checks",
+    "tools.connectivity.diff": "checks",
+    "tools.connectivity.explain": "checks",
     "tools.audit": "checks",
     "tools.e2e": "checks",
     "tools.generate": "checks",

@@ -1,6 +1,8 @@
 """Kubernetes objects out of what kubectl and the API server print, as one flat list:
 
     objects(yaml.safe_load_all(text))
+    holds_objects(docs)       do the documents hold Kubernetes objects (rather than a values file)?
+    network_policies(objs)    the NetworkPolicies among them
 
 - `kubectl get ... -o yaml|json`: a `List` whose items carry `kind` and `apiVersion`;
 - the API server's own lists (`kubectl get --raw`, any client's GET): a `PodList`, `NetworkPolicyList`,
@@ -78,3 +80,13 @@ def _kind_by_shape(item: Obj, where: str) -> str:
         f"{where}: an item without `kind` that is not a Namespace, Pod or NetworkPolicy by its shape; "
         "give it a `kind` (kubectl get -o yaml does)"
     )
+
+
+def holds_objects(docs: Iterable[Any]) -> bool:
+    """Do these YAML documents hold Kubernetes objects (rather than, say, a values file)? A values key
+    called `kind` alone does not make one."""
+    return any(isinstance(d, dict) and "kind" in d and ("apiVersion" in d or "items" in d) for d in docs)
+
+
+def network_policies(objs: Iterable[Obj]) -> list[Obj]:
+    return [o for o in objs if o.get("kind") == "NetworkPolicy"]

@@ -4,12 +4,22 @@ plus the pods and IP blocks the values' sources and rules name. `cluster_for` is
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tools import facts
-from tools.connectivity.intervals import OUTSIDE_NAME, WHOLE, Interval, IpAtom, cidr_intervals, ip_atoms
+from tools.connectivity.intervals import (
+    OUTSIDE_NAME,
+    WHOLE,
+    Interval,
+    IpAtom,
+    cidr_intervals,
+    cidrs_str,
+    intersect,
+    ip_atoms,
+)
 from tools.connectivity.layout import (
     INSTANCE_LABEL,
     Layout,
@@ -310,3 +320,51 @@ def fixture_extras(
                     if not any(p.namespace == ns and dict(p.labels) == pod_labels for p in pods):
                         add("extra-peer", ns, pod_labels, "extra-peer", ns_labels)
     return pods, regions
+
+
+def union(a: Cluster, b: Cluster, sides: tuple[str, str] = ("from", "to")) -> Cluster:
+    """Both fixtures in one, for comparing two sets of policies whose values place pods differently
+    (`make diff`): every pod of either, once. A pod both place alike (namespace, labels, kinds, cell)
+    is one pod whatever its name; a name the two place differently becomes two pods, `name@namespace`
+    when the namespaces differ, else `name@from` / `name@to`. A namespace gets the labels of both; the
+    outside world is cut at every boundary of either (the names follow `ip_atoms`: the CIDRs' labels)."""
+
+    def same(w: Workload) -> tuple[str, frozenset[tuple[str, str]], frozenset[str], str]:
+        return (w.namespace, frozenset(w.labels.items()), w.kinds, w.cell)
+
+    by_role = {same(w) for w in a.workloads}
+    a_names = {w.name: w for w in a.workloads}
+    b_new = [w for w in b.workloads if same(w) not in by_role]
+    clash = {w.name for w in b_new if w.name in a_names}
+
+    def renamed(w: Workload, side: str) -> Workload:
+        if w.name not in clash:
+            return w
+        other = a_names[w.name] if side == sides[1] else next(x for x in b_new if x.name == w.name)
+        tag = w.namespace if other.namespace != w.namespace else side
+        return Workload(f"{w.name}@{tag}", w.namespace, w.labels, w.group, w.kinds, w.cell)
+
+    workloads = [renamed(w, sides[0]) for w in a.workloads] + [renamed(w, sides[1]) for w in b_new]
+    namespaces: dict[str, dict[str, str]] = {n: dict(lb) for n, lb in a.namespaces.items()}
+    for n, lb in b.namespaces.items():
+        namespaces[n] = {**lb, **namespaces.get(n, {})}
+    return Cluster(namespaces, tuple(workloads), _refine(a.ips, b.ips))
+
+
+def _refine(a: tuple[IpAtom, ...], b: tuple[IpAtom, ...]) -> tuple[IpAtom, ...]:
+    """The common refinement of two partitions of IPv4 into atoms, named by the union of their labels."""
+    if a == b:
+        return a
+    parts = []
+    for x in a:
+        for y in b:
+            if ivs := intersect(x.intervals, y.intervals):
+                kinds = x.kinds | y.kinds
+                parts.append(("+".join(sorted(kinds)) or OUTSIDE_NAME, kinds, ivs))
+    counts = Counter(n for n, _, _ in parts)
+    return tuple(
+        sorted(
+            (IpAtom(n if counts[n] == 1 else f"{n}({cidrs_str(ivs[:1])})", ivs, k) for n, k, ivs in parts),
+            key=lambda t: t.intervals,
+        )
+    )

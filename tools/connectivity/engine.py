@@ -39,6 +39,33 @@ def nca_python() -> Path:
 # ---------------------------------------------------------------- scenarios and results
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One connection to explain: fixture workload names (a pod, or a block of the outside world)."""
+
+    src: str
+    dst: str
+    protocol: str
+    port: int
+
+    def to_json(self, cluster: Cluster) -> dict[str, Any]:
+        return {
+            "src": _peer_of(self.src, cluster),
+            "dst": _peer_of(self.dst, cluster),
+            "protocol": PROTOCOL_NUMBERS[self.protocol],
+            "port": self.port,
+        }
+
+
+def _peer_of(name: str, cluster: Cluster) -> str:
+    """nca's name for a fixture workload: "namespace/pod", or "ip:<an address of the block>"."""
+    atom = next((a for a in cluster.ips if a.name == name), None)
+    if atom is not None:
+        return f"ip:{cidrs_str([(atom.point, atom.point)])}"
+    w = cluster.workload(name)
+    return f"{w.namespace}/{w.name}"
+
+
 @dataclass
 class Scenario:
     policies: list[dict[str, Any]]
@@ -47,6 +74,10 @@ class Scenario:
     namespace: str = "ep"  # for policies without metadata.namespace (as `kubectl apply -n`)
     base_policies: list[dict[str, Any]] | None = None  # set: semantic diff base -> policies instead
     selected: bool = False  # also ask which pods each policy selects (Result.selected)
+    attribute: bool = False  # with base_policies: what of the change each rule of either side admits
+    report: bool = True  # with base_policies: nca's text report too (most of a diff's cost)
+    explain: Sequence[Ask] | None = None  # set: explain these connections (nca's --explain, rule by rule)
+    locations: list[dict[str, Any]] | None = None  # per policy {"path", "line"}: where nca's --explain says it is
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -56,8 +87,14 @@ class Scenario:
         }
         if self.base_policies is not None:
             d["base_policies"] = self._placed(self.base_policies)
+            d["attribute"] = self.attribute
+            d["report"] = self.report
         if self.selected:
             d["selected"] = True
+        if self.explain is not None:
+            d["explain"] = [a.to_json(self.cluster) for a in self.explain]
+        if self.locations is not None:
+            d["locations"] = self.locations
         return d
 
     def _placed(self, policies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,10 +122,62 @@ class Conn:
         return self.protocols is None or any(lo <= number <= hi for lo, hi in self.protocols)
 
 
+@dataclass(frozen=True)
+class PolicyRules:
+    """One policy as nca parsed it: the directions it isolates, the fixture workloads it selects, and
+    per rule (the object's order) the connections of interest the rule admits."""
+
+    policy: str  # namespace/name
+    ingress: bool
+    egress: bool
+    selects: frozenset[str]
+    ingress_rules: tuple[tuple[Conn, ...], ...]
+    egress_rules: tuple[tuple[Conn, ...], ...]
+
+    @property
+    def name(self) -> str:
+        return self.policy.split("/", 1)[-1]
+
+    @property
+    def namespace(self) -> str:
+        return self.policy.split("/", 1)[0] if "/" in self.policy else ""
+
+    def rules(self, direction: str) -> tuple[tuple[Conn, ...], ...]:
+        return self.ingress_rules if direction == "ingress" else self.egress_rules
+
+    def isolates(self, direction: str) -> bool:
+        return self.ingress if direction == "ingress" else self.egress
+
+
 @dataclass
 class SemanticDiff:
     differs: bool
+    text: str  # nca's report
+    added: list[Conn] = field(default_factory=list)
+    removed: list[Conn] = field(default_factory=list)
+    rules: dict[str, list[PolicyRules]] | None = None  # "base"/"new": with Scenario.attribute
+
+
+@dataclass(frozen=True)
+class NcaExplain:
+    """nca's own --explain for a pair of workloads. It explains pairs, not ports: `connected` is true when
+    any port is open; `src`/`dst` name the policies allowing the pair on each end when connected, else
+    every policy selecting that end."""
+
     text: str
+    connected: bool | None  # None: nca could not name an outside address
+    src: tuple[str, ...]
+    dst: tuple[str, ...]
+
+
+@dataclass
+class Explanation:
+    """nca's answer for one connection of Scenario.explain: allowed or not (its connectivity map), and
+    every policy with the rules that admit the connection."""
+
+    allowed: bool
+    policies: list[PolicyRules]  # rule conns: the connection itself, where the rule admits it
+    nca: NcaExplain
 
 
 @dataclass(frozen=True)
@@ -109,6 +198,7 @@ class Result:
     seconds: float = 0.0
     ips: tuple[IpAtom, ...] = (WHOLE,)
     selected: dict[str, Selection] = field(default_factory=dict)  # "namespace/name" -> (Scenario.selected)
+    explanations: list[Explanation] | None = None  # one per Scenario.explain
 
     def flows(self, protocol: str = "TCP") -> set[Flow]:
         """Allowed flows of one protocol, one per port (ANY_PORT when every port is open). nca's IP
@@ -151,12 +241,9 @@ def _peer_to_workload(peer: str, by_pod: Mapping[str, str]) -> str:
     return by_pod.get(peer, peer)  # an IP block stays "ip:<cidrs>"; Result.flows names it
 
 
-def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
-    if raw.get("error"):
-        raise EngineError(f"scenario {raw.get('id')!r}: {raw['error']}")
-    by_pod = {f"{w.namespace}/{w.name}": w.name for w in cluster.workloads}
+def _conns(cubes: Iterable[dict[str, Any]], by_pod: Mapping[str, str]) -> list[Conn]:
     conns = []
-    for cube in raw["conns"]:
+    for cube in cubes:
         protocols = None if cube["protocols"] == "*" else tuple(map(tuple, cube["protocols"]))
         ports = None if cube["dst_ports"] == "*" else tuple(map(tuple, cube["dst_ports"]))
         for s in cube["src"]:
@@ -171,19 +258,57 @@ def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
                             tuple(cube["other_dims"]),
                         )
                     )
-    diff = raw.get("diff")
+    return conns
+
+
+def _policy_rules(raw: dict[str, Any], by_pod: Mapping[str, str]) -> PolicyRules:
+    return PolicyRules(
+        raw["policy"],
+        raw["ingress"],
+        raw["egress"],
+        frozenset(_peer_to_workload(p, by_pod) for p in raw["selects"]),
+        tuple(tuple(_conns(r, by_pod)) for r in raw["ingress_rules"]),
+        tuple(tuple(_conns(r, by_pod)) for r in raw["egress_rules"]),
+    )
+
+
+def _explanation(raw: dict[str, Any], by_pod: Mapping[str, str]) -> Explanation:
+    nca = raw["nca"]
+    return Explanation(
+        raw["allowed"],
+        [_policy_rules(p, by_pod) for p in raw["policies"]],
+        NcaExplain(nca["text"], nca["connected"], tuple(nca["src"]), tuple(nca["dst"])),
+    )
+
+
+def _result(raw: dict[str, Any], cluster: Cluster) -> Result:
+    if raw.get("error"):
+        raise EngineError(f"scenario {raw.get('id')!r}: {raw['error']}")
+    by_pod = {f"{w.namespace}/{w.name}": w.name for w in cluster.workloads}
+    diff, sem = raw.get("diff"), None
+    if diff:
+        rules = diff.get("rules")
+        sem = SemanticDiff(
+            diff["differs"],
+            diff["text"],
+            _conns(diff.get("added") or [], by_pod),
+            _conns(diff.get("removed") or [], by_pod),
+            {side: [_policy_rules(p, by_pod) for p in pols] for side, pols in rules.items()} if rules else None,
+        )
+    ex = raw.get("explain")
     selected = {
         s["policy"]: Selection(frozenset(_peer_to_workload(p, by_pod) for p in s["pods"]), s["ingress"], s["egress"])
         for s in raw.get("selected") or []
     }
     return Result(
         raw["id"],
-        conns,
-        SemanticDiff(diff["differs"], diff["text"]) if diff else None,
+        _conns(raw["conns"], by_pod),
+        sem,
         raw.get("warnings", []),
         raw.get("seconds", 0.0),
         cluster.ips,
         selected,
+        [_explanation(e, by_pod) for e in ex] if ex is not None else None,
     )
 
 
