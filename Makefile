@@ -22,6 +22,7 @@ export HELM3_VERSION := v3.22.0
 export KUBECONFORM_VERSION := v0.8.0
 export HELM_UNITTEST_VERSION := v1.1.2
 export KUBE_ROUTER_VERSION := v2.1.0
+export CALICO_VERSION := v3.31.0
 export CACHE
 
 PYTEST := $(PYTHON) -m pytest -rs
