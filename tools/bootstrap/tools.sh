@@ -122,10 +122,8 @@ step registry "$(req_hash "$here/registry/go.sum")-$(req_hash "$here/registry/ma
   wrapped_build registry . "$bin/registry"
 # kube-router's NetworkPolicy controller: the dataplane the enforcement tests probe.
 # Test-only: it runs for seconds inside throwaway network namespaces (see README).
-# Its version is injected as its own release build does, so `--version` names it (the lab reports it).
-step kube-router "$KUBE_ROUTER_VERSION-version" go_install kube-router \
-  "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION" \
-  "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
+step kube-router "$KUBE_ROUTER_VERSION" go_install kube-router \
+  "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
 # Calico's felix, the second NetworkPolicy dataplane (same test-only terms), and its CRDs. Static
 # (CGO-free) like Calico's release builds; -p 2 keeps the ~4 GB cold build to the
 # machine's two cores. The wrapper's go.mod pins the commit and names its release.
