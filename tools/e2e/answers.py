@@ -132,7 +132,7 @@ class Row:
         """The notes that excuse a difference between the engines, or ''."""
         if not self.differ or self.disagree:
             return ""
-        return "; ".join(f"{k}: {n}" for k, n in sorted(self.notes.items()))
+        return "; ".join(f"{k}'s answer by {n}" for k, n in sorted(self.notes.items()))
 
 
 def compare_engines(runs: Mapping[str, Sequence[CaseReport]]) -> list[Row]:
@@ -232,7 +232,7 @@ class NcaIndex:
 
 class PodAddressModel(Model):
     """The documented model with the values' ipBlocks also matching pod addresses, as kube-router
-    does (the API leaves it to the implementation). Only used to explain a difference, never to
+    and felix do (the API leaves it to the implementation). Only used to explain a difference, never to
     accept one that the strict model does not also produce from the same ipBlock."""
 
     def __init__(self, values: Values, cluster: Cluster, pod_ips: Mapping[str, int]) -> None:

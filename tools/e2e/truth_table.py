@@ -99,7 +99,7 @@ def engines_text(rows: Sequence[Row]) -> str:
     for r in rows:
         if r.excused:
             excused[(r.case, r.excused)] += 1
-    lines += [f"{c}: {n} probes the engines answer differently, excused: {why}" for (c, why), n in excused.items()]
+    lines += [f"{c}: {n} probes the engines answer differently, each excused: {why}" for (c, why), n in excused.items()]
     return "\n".join(lines)
 
 
