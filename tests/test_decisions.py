@@ -11,8 +11,10 @@ import yaml
 
 from tests.conftest import rendered
 from tools import facts
+from tools.connectivity.layout import resolved_source
 from tools.policy import admitted_ports, normal, selects
 from tools.render import RenderError, by_name, render
+from tools.values import effective_values, merge, put, updated
 
 JM = "ibm-eventautomation-flink-jobmanager"
 
@@ -153,3 +155,117 @@ def test_named_ports_in_extra_rules_fail_unless_acknowledged():
         assert "acknowledge.namedPortsInExtraRules=true" in err.value.stderr
     acked = {"acknowledge": {"namedPortsInExtraRules": True}, "eventProcessing": {"instance": {"extraIngress": named}}}
     assert by_name(rendered(acked))["ibm-ep"]["spec"]["ingress"][-1] == named[0]
+
+
+# deny-all-stays-home: namespaces the chart does not own, each with the values that put deny-all there.
+NOT_OWNED = [
+    ("operators' shared namespace", {"eventProcessing": {"operator": {"namespace": "operators"}}}, "operators"),
+    ("OLM's namespace", {"flink": {"operator": {"namespace": "openshift-operators"}}}, "openshift-operators"),
+    ("listed kube-system", {"denyAllIngress": {"namespaces": ["kube-system"]}}, "kube-system"),
+    ("listed, no policy there", {"denyAllIngress": {"namespaces": ["team-a"]}}, "team-a"),
+    (
+        "the cluster DNS namespace",
+        {
+            "cluster": {"dns": {"namespace": "dns"}},
+            "flink": {"deployments": [{"name": "ibm-eventautomation-flink", "namespace": "dns"}]},
+        },
+        "dns",
+    ),
+]
+
+
+def _deny_all_namespaces(objs: list[dict[str, Any]]) -> set[str]:
+    return {o["metadata"]["namespace"] for o in objs if o["metadata"]["name"] == "default-deny-ingress"}
+
+
+@pytest.mark.parametrize("case, values, namespace", NOT_OWNED, ids=[c[0] for c in NOT_OWNED])
+def test_deny_all_stays_home(case, values, namespace):
+    """deny-all-stays-home: deny-all into a namespace the chart does not own fails naming it; acknowledged
+    by name it is rendered there; excepted, it is not, and deny-all stays where the product runs."""
+    on = {**values, "denyAllIngress": {**values.get("denyAllIngress", {}), "enabled": True}}
+    with pytest.raises(RenderError) as err:
+        render(on)
+    assert f'namespace "{namespace}"' in err.value.stderr
+    acked = {**on, "acknowledge": {"denyAllNamespaces": [namespace]}}
+    assert namespace in _deny_all_namespaces(render(acked))
+    if "namespaces" not in on["denyAllIngress"]:  # a listed namespace is excepted by not listing it
+        excepted = {**on, "denyAllIngress": {**on["denyAllIngress"], "exceptNamespaces": [namespace]}}
+        nss = _deny_all_namespaces(render(excepted))
+        assert namespace not in nss and nss
+
+
+# no-narrowing-dropped: (the source key, a narrowing value for it, the source `auto` then resolves to,
+# the peer it admits, a source that cannot use the value).
+NS = "kubernetes.io/metadata.name"
+NARROWING = [
+    (
+        "eventProcessing.operator.webhookFrom",
+        "eventProcessing.operator.webhookCIDRs",
+        ["10.0.0.1/32"],
+        "cidrs",
+        {"ipBlock": {"cidr": "10.0.0.1/32"}},
+        "anywhere",
+    ),
+    (
+        "flink.operator.webhookFrom",
+        "flink.operator.webhookCIDRs",
+        ["10.0.0.1/32"],
+        "cidrs",
+        {"ipBlock": {"cidr": "10.0.0.1/32"}},
+        "hostNetwork",
+    ),
+    (
+        "flink.metrics.from",
+        "flink.metrics.namespaces",
+        ["monitoring"],
+        "namespaces",
+        {"namespaceSelector": {"matchLabels": {NS: "monitoring"}}},
+        "monitoring",
+    ),
+    (
+        "eventProcessing.instance.uiFrom",
+        "eventProcessing.instance.ingressController",
+        {"namespace": "ingress-nginx", "podSelector": {"app.kubernetes.io/name": "ingress-nginx"}},
+        "ingressController",
+        {
+            "namespaceSelector": {"matchLabels": {NS: "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        },
+        "router",
+    ),
+]
+METRICS_ON = {"flink": {"metrics": {"enabled": True, "port": 9250}}}
+
+
+@pytest.mark.parametrize("source, key, value, resolved, peer, other", NARROWING, ids=[n[1] for n in NARROWING])
+def test_no_narrowing_dropped(source, key, value, resolved, peer, other):
+    """no-narrowing-dropped: with `auto`, a narrowing value is the source (the harness's model resolves
+    the same); with a source that cannot use it, the render fails naming both keys."""
+    values = merge(METRICS_ON, put({}, key, value))
+    assert resolved_source(effective_values(values), source) == resolved
+    peers = [r["from"] for o in render(values) for r in o["spec"].get("ingress", []) if r.get("from")]
+    assert [peer] in peers
+    with pytest.raises(RenderError) as err:
+        render(put(values, source, other))
+    assert f"{key}: narrows only {source}" in err.value.stderr
+
+
+@pytest.mark.parametrize("group", ["eventProcessing.instance", "flink"])
+def test_kafka_needs_destinations(group):
+    """kafka-needs-destinations: Kafka ports without `to` fail naming the keys; `to: anywhere`, asked for by
+    name, renders one rule on those ports to every address; `to` without ports fails."""
+    base = put({}, f"{group}.egress.enabled", True)
+    with pytest.raises(RenderError) as err:
+        render(updated(updated(base, f"{group}.egress.kafka.ports", [9092]), f"{group}.egress.kafka.to", []))
+    assert f"{group}.egress.kafka.ports: needs {group}.egress.kafka.to" in err.value.stderr
+    anywhere = updated(updated(base, f"{group}.egress.kafka.ports", [9092]), f"{group}.egress.kafka.to", "anywhere")
+    rules = [
+        r
+        for o in render(anywhere)
+        for r in o["spec"].get("egress", [])
+        if r.get("ports") == [{"protocol": "TCP", "port": 9092}]
+    ]
+    assert rules and all("to" not in r for r in rules)
+    with pytest.raises(RenderError) as err:
+        render(updated(base, f"{group}.egress.kafka.to", [{"cidr": "10.0.0.0/8"}]))
+    assert f"{group}.egress.kafka.to: has no effect" in err.value.stderr

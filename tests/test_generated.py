@@ -19,7 +19,7 @@ from tools import facts, generate
 from tools.connectivity import picture
 from tools.generate import Tree, readme
 from tools.generate.schema import node_at
-from tools.groups import group_switches
+from tools.groups import group_switches, null_default_text, null_defaults
 from tools.paths import CHART, ROOT
 
 ARTEFACTS = sorted(str(p.relative_to(ROOT)) for p in Tree().artefacts())
@@ -29,6 +29,10 @@ EDITS = {
     "charts/ibm-ep-network-policies/README.md": ("--version", "--versions"),
     "charts/ibm-ep-network-policies/values.yaml": ("# -- Cluster DNS", "# -- DNS"),
     "charts/ibm-ep-network-policies/LICENSE": ("Apache License", "Apache Licence"),
+    "charts/ibm-ep-network-policies/templates/_shapes.tpl": (
+        '["flink.ports.rest", ["port"]]',
+        '["flink.ports.rest", ["string"]]',
+    ),
     "docs/connectivity.dot": ('label="TCP 8081"', 'label="TCP 8081, 8082"'),
 }
 
@@ -146,8 +150,11 @@ def _descriptions(node: object) -> Iterator[str]:
 
 
 def test_values_yaml_carries_no_prose_but_the_schemas() -> None:
-    """Each comment block of values.yaml after its opening one is, unwrapped, one schema description."""
-    descriptions = set(_descriptions(Tree().schema))
+    """Each comment block of values.yaml after its opening one is, unwrapped, one schema description
+    (a value that defaults to null: followed by what null means, from the chart's _defaults.tpl)."""
+    plain = set(_descriptions(Tree().schema))
+    means = {null_default_text(key) for key in null_defaults()}
+    descriptions = plain | {f"{d} Null means {m}." for d in plain for m in means}
     text = (CHART / "values.yaml").read_text()
     blocks: list[list[str]] = [[]]
     for line in text[text.index("\n\n") :].splitlines():

@@ -11,7 +11,7 @@ from tests.conftest import rendered
 from tools import facts
 from tools.paths import CHART
 from tools.render import NAMESPACE, by_name, parse
-from tools.values import chart_defaults
+from tools.values import chart_defaults, put
 
 JM = "ibm-eventautomation-flink-jobmanager"
 
@@ -106,22 +106,35 @@ def test_instance_name_narrows_the_ep_selectors_and_names_the_policy():
     assert objs[f"{JM}-stream-authoring"]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == narrowed
 
 
-def test_selectors_are_overridable():
-    objs = by_name(
-        rendered(
-            {
-                "flink": {
-                    "operator": {"podSelector": {"app": "my-operator"}},
-                    "componentLabels": {"jobmanager": {"component": "jm"}},
-                }
-            }
-        )
-    )
-    assert objs["ibm-eventautomation-flink-operator"]["spec"]["podSelector"]["matchLabels"] == {
-        **facts.labels("flink-operator"),
-        "app": "my-operator",
-    }
-    assert objs[JM]["spec"]["podSelector"]["matchLabels"]["component"] == "jm"
+# Decision selectors-replace: every label map a user may set, with where the render shows it. A map the
+# user sets is the selector, exactly (helm merges maps, so the defaults live in the chart's
+# _defaults.tpl, null in values.yaml).
+MY_LABELS = {"app": "mine"}
+SELECTOR_OVERRIDES = [
+    ("eventProcessing.operator.podSelector", "ibm-ep-operator", None),
+    ("eventProcessing.instance.podSelector", "ibm-ep", None),
+    ("flink.operator.podSelector", "ibm-eventautomation-flink-operator", None),
+    ("flink.deployments", f"{JM}-rpc-blob", [{"name": JM.removesuffix("-jobmanager"), "podSelector": MY_LABELS}]),
+]
+
+
+@pytest.mark.parametrize("key, policy, value", SELECTOR_OVERRIDES, ids=[k for k, _, _ in SELECTOR_OVERRIDES])
+def test_a_selector_override_replaces_the_default_whole(key, policy, value):
+    objs = by_name(rendered(put({}, key, value or MY_LABELS)))
+    assert objs[policy]["spec"]["podSelector"]["matchLabels"] == MY_LABELS
+
+
+@pytest.mark.parametrize("component", ["jobmanager", "taskmanager"])
+def test_component_labels_replace_the_default_and_add_to_the_deployments(component):
+    objs = by_name(rendered({"flink": {"componentLabels": {component: {"flink-role": "x"}}}}))
+    policy = JM if component == "jobmanager" else f"{JM.removesuffix('-jobmanager')}-taskmanager"
+    assert objs[policy]["spec"]["podSelector"]["matchLabels"] == {**facts.labels("flink"), "flink-role": "x"}
+
+
+def test_dns_selector_override_replaces_the_default_whole():
+    objs = by_name(rendered({"flink": {"egress": {"enabled": True}}, "cluster": {"dns": {"podSelector": MY_LABELS}}}))
+    dns = objs[f"{JM.removesuffix('-jobmanager')}-egress"]["spec"]["egress"][0]["to"][0]
+    assert dns["podSelector"]["matchLabels"] == MY_LABELS
 
 
 def test_a_deployment_selector_sharing_a_key_with_the_component_labels_names_it_once():
@@ -139,9 +152,12 @@ def test_render_refuses_a_repeated_key():
         parse("spec:\n  podSelector:\n    matchLabels:\n      a: x\n      a: y\n")
 
 
-def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
+def test_deny_all_goes_to_every_namespace_in_use_plus_the_listed_ones():
+    """Decision deny-all-namespaces: derived namespaces, plus the listed ones (acknowledged: no allow
+    policy lives there), never the listed ones alone."""
     split = {
         "denyAllIngress": {"enabled": True},
+        "acknowledge": {"denyAllNamespaces": ["fo"]},
         "flink": {
             "operator": {"namespace": "fo"},
             "deployments": [{"name": "ibm-eventautomation-flink", "namespace": "fl"}],
@@ -149,9 +165,12 @@ def test_deny_all_goes_to_every_namespace_in_use_or_the_listed_ones():
     }
     deny = [o for o in rendered(split) if o["metadata"]["name"] == "default-deny-ingress"]
     assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "fo", "fl"])
-    listed = {"denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]}}
+    listed = {
+        "denyAllIngress": {"enabled": True, "namespaces": ["a", "b"]},
+        "acknowledge": {"denyAllNamespaces": ["a", "b"]},
+    }
     deny = [o for o in rendered(listed) if o["metadata"]["name"] == "default-deny-ingress"]
-    assert sorted(o["metadata"]["namespace"] for o in deny) == ["a", "b"]
+    assert sorted(o["metadata"]["namespace"] for o in deny) == sorted([NAMESPACE, "a", "b"])
     assert all(o["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]} for o in deny)
 
 
@@ -202,6 +221,7 @@ def test_names_that_look_like_yaml_booleans_or_numbers_stay_strings():
         "eventProcessing": {"operator": {"policyName": "n"}, "instance": {"namespace": "on"}},
         "flink": {"operator": {"namespace": "null"}, "deployments": [{"name": "yes", "namespace": "123"}]},
         "denyAllIngress": {"enabled": True},
+        "acknowledge": {"denyAllNamespaces": ["null", NAMESPACE]},
     }
     objs = rendered(values)
     assert all(isinstance(o["metadata"]["name"], str) and isinstance(o["metadata"]["namespace"], str) for o in objs)

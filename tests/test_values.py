@@ -25,8 +25,8 @@ def test_merge_is_helms() -> None:
 def test_effective_values_copy_the_defaults() -> None:
     v = effective_values({"flink": {"metrics": {"port": 1}}})
     assert get(v, "flink.metrics.port") == 1
-    v["flink"]["operator"]["podSelector"]["x"] = "y"
-    assert "x" not in chart_defaults()["flink"]["operator"]["podSelector"]
+    v["flink"]["ports"]["x"] = 1
+    assert "x" not in chart_defaults()["flink"]["ports"]
 
 
 def test_updated_sets_a_copy_and_leaves_the_values_as_they_were():

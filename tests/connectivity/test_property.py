@@ -28,14 +28,19 @@ EXAMPLES = int(os.environ.get("EPNP_HYPOTHESIS_EXAMPLES", "40"))
 # Names YAML 1.1 would read as booleans or null are valid DNS labels too (a bug found here).
 dns_label = st.from_regex(r"\A[a-z]([-a-z0-9]{0,8}[a-z0-9])?\Z") | st.sampled_from(["n", "y", "on", "no", "null"])
 # few namespaces, so groups often share one and often do not
-namespace = st.sampled_from(["", "ns-a", "ns-b", "flink", "on"])
+NAMESPACES = ["", "ns-a", "ns-b", "flink", "on"]
+namespace = st.sampled_from(NAMESPACES)
 port = st.integers(1, 65535)
 policy_name = st.sampled_from(["p-one", "p-two"]) | dns_label
 
 
 @st.composite
 def chart_values(draw: st.DrawFn) -> dict[str, Any]:
-    v: dict[str, Any] = {"acknowledge": {"denyAllWithoutProductPolicies": True}}
+    # Deny-all may isolate any of the drawn namespaces: none holds other software here (decision
+    # deny-all-stays-home; its refusals are tests/test_decisions.py's).
+    v: dict[str, Any] = {
+        "acknowledge": {"denyAllWithoutProductPolicies": True, "denyAllNamespaces": [n for n in NAMESPACES if n]}
+    }
     for s in SWITCHES:
         put(v, s, draw(st.booleans()))
     put(v, "eventProcessing.operator.namespace", draw(namespace))
@@ -64,7 +69,14 @@ def beyond_the_page(draw: st.DrawFn, v: dict[str, Any]) -> None:
         put(v, f"{group}.webhookFrom", source)
         if source == "cidrs":
             put(v, f"{group}.webhookCIDRs", ["192.168.10.0/24"])
-    put(v, "eventProcessing.instance.uiFrom", draw(st.sampled_from(["auto", "anywhere", "router"])))
+    ui = draw(st.sampled_from(["auto", "anywhere", "router", "ingressController"]))
+    put(v, "eventProcessing.instance.uiFrom", ui)
+    if ui == "ingressController":
+        put(
+            v,
+            "eventProcessing.instance.ingressController",
+            {"namespace": draw(namespace) or "ingress", "podSelector": {"app": "ingress"}},
+        )
     for row in facts.load()["beyondPage"]["ingress"]:  # the ingress groups beyond the page, their ports
         put(v, row["switch"], draw(st.booleans()))
         put(v, row["valuesKey"], draw(port))
@@ -79,7 +91,11 @@ def beyond_the_page(draw: st.DrawFn, v: dict[str, Any]) -> None:
         put(v, f"{group}.egress.enabled", draw(st.booleans()))
         put(v, f"{group}.egress.allowRules.kubernetesApi", draw(st.booleans()))
     for group in ("eventProcessing.instance", "flink"):
-        put(v, f"{group}.egress.kafka.ports", draw(st.lists(port, max_size=2, unique=True)))
+        ports = draw(st.lists(port, max_size=2, unique=True))
+        put(v, f"{group}.egress.kafka.ports", ports)
+        if ports:  # decision kafka-needs-destinations
+            to = st.just("anywhere") | st.just([{"namespace": "kafka", "podSelector": {"app": "kafka"}}])
+            put(v, f"{group}.egress.kafka.to", draw(to | st.just([{"cidr": "10.20.0.0/16"}])))
     if draw(st.booleans()):
         v["flink"]["deployments"][0]["ports"] = {"rest": draw(port)}
 

@@ -58,7 +58,7 @@ def isolate(values: Any, prefix: str) -> Any:
                 prefix + v
                 if k == "namespace" and isinstance(v, str) and v
                 else [prefix + n for n in v]
-                if k == "namespaces" and isinstance(v, list)
+                if k in ("namespaces", "exceptNamespaces", "denyAllNamespaces") and isinstance(v, list)
                 else isolate(v, prefix)
             )
             for k, v in values.items()
@@ -175,3 +175,52 @@ def test_lifecycle(helm: Helm, controlplane: ControlPlane, tmp_path: Path) -> No
         subprocess.run(
             [str(helm.binary), "uninstall", release, "--namespace", ns], env=helm.env, capture_output=True, timeout=120
         )
+
+
+def test_two_ep_instances_install_side_by_side(helm: Helm, controlplane: ControlPlane, tmp_path: Path) -> None:
+    """Decision several-instances: one release per EP instance in one namespace. The second, from
+    examples/second-instance.yaml, installs beside the first with no acknowledgement and no warning,
+    and the server holds each release's render."""
+    cp = controlplane
+    prefix = f"{helm.binary.name}-"
+    ns = f"{prefix}instances"
+    cp.client.ensure_namespace(ns)
+    first_values = {"eventProcessing": {"instance": {"name": "main"}}, "denyAllIngress": {"enabled": True}}
+    second_values = yaml.safe_load((paths.EXAMPLES / "second-instance.yaml").read_text())
+    try:
+        helm(
+            "install",
+            "first",
+            str(paths.CHART),
+            "--namespace",
+            ns,
+            "--values",
+            str(write_values(tmp_path, "first", first_values)),
+        )
+        notes = helm(
+            "install",
+            "second",
+            str(paths.CHART),
+            "--namespace",
+            ns,
+            "--values",
+            str(paths.EXAMPLES / "second-instance.yaml"),
+        )
+        assert "WARNING" not in notes and "acknowledge" not in notes
+        first = assert_matches_render(cp, "first", render(first_values, release="first", namespace=ns))
+        second = assert_matches_render(cp, "second", render(second_values, release="second", namespace=ns))
+        assert not set(first) & set(second)
+        # Each instance's policy selects its own pods only.
+        selects = {
+            k[1]: p["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/instance")
+            for k, p in {**first, **second}.items()
+        }
+        assert (selects["main-ibm-ep"], selects["analytics-ibm-ep"]) == ("main", "analytics")
+    finally:
+        for release in ("second", "first"):
+            subprocess.run(
+                [str(helm.binary), "uninstall", release, "--namespace", ns],
+                env=helm.env,
+                capture_output=True,
+                timeout=120,
+            )

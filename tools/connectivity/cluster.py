@@ -14,8 +14,10 @@ from tools.connectivity.layout import (
     INSTANCE_LABEL,
     Layout,
     beyond_page,
+    component_labels,
     dns_service,
     extra_rule_sets,
+    kafka_destinations,
     layout,
     resolved_source,
     witness_labels,
@@ -109,14 +111,7 @@ def page_values(namespaces: Mapping[str, str] | None = None) -> Values:
     put(v, "eventProcessing.instance.podSelector", facts.labels("ep-instance"))
     put(v, "flink.operator.namespace", ns.get("flink-operator", ""))
     put(v, "flink.operator.podSelector", facts.labels("flink-operator"))
-    put(
-        v,
-        "flink.componentLabels",
-        {
-            c: {k: x for k, x in facts.labels(f"flink-{c}").items() if flink.get(k) != x}
-            for c in ("jobmanager", "taskmanager")
-        },
-    )
+    put(v, "flink.componentLabels", {c: component_labels(c) for c in ("jobmanager", "taskmanager")})
     put(
         v,
         "flink.deployments",
@@ -241,6 +236,11 @@ def fixture_extras(
             add(fx["pod"], fx["namespace"], prom if src == "monitoring" else UNRELATED_LABELS, src, ns_labels)
             if src == "monitoring" and get(values, "flink.metrics.podSelector"):
                 add(f"{fx['pod']}-neighbour", fx["namespace"], UNRELATED_LABELS, "neighbour")
+    if "ingressController" in sources:
+        controller = get(values, bp["sources"]["eventProcessing.instance.uiFrom"]["controllerKey"])
+        fx = bp["fixture"]["ingressController"]
+        add(fx["pod"], controller["namespace"], controller["podSelector"], "ingress-controller")
+        add(f"{fx['pod']}-neighbour", controller["namespace"], UNRELATED_LABELS, "neighbour")
     if "namespaces" in sources:
         for ns in get(values, "flink.metrics.namespaces") or []:
             add(f"prometheus-{ns}", ns, prom, "prometheus")
@@ -261,7 +261,7 @@ def fixture_extras(
         if not kafka or not kafka.get("ports"):
             continue
         policy_ns = [d.namespace for d in lay.deployments] if g == "flink" else [lay.namespaces[g]]
-        for entry in kafka.get("to") or []:
+        for entry in kafka_destinations(kafka) or []:
             if entry.get("cidr"):
                 regions.append(("kafka", cidr_intervals(entry["cidr"], entry.get("except") or [])))
                 continue

@@ -192,19 +192,20 @@ def row_port(r: Row, values: Values, dst: Workload, lay: Layout) -> int:
 
 
 def deny_all_namespaces(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> set[str]:
-    """Decision deny-all-namespaces: the listed namespaces, else every namespace an enabled (ingress)
-    policy lives in."""
+    """Decision deny-all-namespaces: every namespace an enabled (ingress) policy lives in (none: the EP
+    instance's and the Flink deployments'), plus the listed ones, minus the excepted ones."""
     if not get(values, "denyAllIngress.enabled"):
         return set()
-    if listed := get(values, "denyAllIngress.namespaces"):
-        return set(listed)
     lay = layout(values, release_namespace)
     nss = {lay.namespaces[_group_of(r.target)] for r in enabled_rows(values) if _group_of(r.target) in lay.namespaces}
     if any(r.target in FLINK_KINDS for r in enabled_rows(values)) or any(
         get(values, r["switch"]) for r in beyond_page()["ingress"]
     ):
         nss |= {d.namespace for d in lay.deployments}
-    return nss or {release_namespace}
+    nss = nss or {lay.namespaces["ep-instance"], *(d.namespace for d in lay.deployments)}
+    return (nss | set(get(values, "denyAllIngress.namespaces") or [])) - set(
+        get(values, "denyAllIngress.exceptNamespaces") or []
+    )
 
 
 def _group_of(kind: str) -> str:

@@ -26,7 +26,8 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each group lives and which pod labels its selectors use, as the values say."""
+    """Where each group lives and which pod labels its selectors use, as the values say: a null
+    selector is the chart's default, the page's labels (the facts' workloads)."""
 
     namespaces: Mapping[str, str]  # ep-operator, ep-instance, flink-operator -> namespace
     labels: Mapping[str, Mapping[str, str]]  # ep-operator, ep-instance, flink-operator -> labels
@@ -63,14 +64,24 @@ def layout(values: Values, release_namespace: str = RELEASE_NAMESPACE) -> Layout
             "flink-operator": ns(fl["operator"]["namespace"]),
         },
         {
-            "ep-operator": dict(ep["operator"]["podSelector"]),
-            "ep-instance": dict(ep["instance"]["podSelector"]),
-            "flink-operator": dict(fl["operator"]["podSelector"]),
+            "ep-operator": dict(ep["operator"].get("podSelector") or facts.labels("ep-operator")),
+            "ep-instance": dict(ep["instance"].get("podSelector") or facts.labels("ep-instance")),
+            "flink-operator": dict(fl["operator"].get("podSelector") or facts.labels("flink-operator")),
         },
         ep["instance"]["name"],
         deps,
-        {k: dict(v) for k, v in fl["componentLabels"].items()},
+        {
+            c: dict((fl.get("componentLabels") or {}).get(c) or component_labels(c))
+            for c in ("jobmanager", "taskmanager")
+        },
     )
+
+
+def component_labels(component: str) -> dict[str, str]:
+    """The labels only a Flink `component` (jobmanager, taskmanager) pod carries beyond the deployment's:
+    the facts' workload minus the facts' `flink` labels (the chart's default componentLabels)."""
+    every = facts.labels("flink")
+    return {k: v for k, v in facts.labels(f"flink-{component}").items() if every.get(k) != v}
 
 
 def beyond_page() -> dict[str, Any]:
@@ -80,11 +91,27 @@ def beyond_page() -> dict[str, Any]:
 
 
 def resolved_source(values: Values, key: str) -> str:
-    """What a source value stands for: `auto` is anywhere, or the OpenShift variant on OpenShift."""
+    """What a source value stands for: `auto` is the source a narrowing value asks for when one is set
+    (CIDRs, metrics namespaces, an ingress controller: decision no-narrowing-dropped), else anywhere, or
+    the OpenShift variant on OpenShift."""
     v = get(values, key) or "auto"
-    if v == "auto":
-        return str(beyond_page()["sources"][key]["openshift"]) if get(values, "platform") == "openshift" else ANYWHERE
-    return str(v)
+    if v != "auto":
+        return str(v)
+    spec = beyond_page()["sources"][key]
+    if spec.get("cidrsKey") and get(values, spec["cidrsKey"]):
+        return "cidrs"
+    if spec.get("namespacesKey") and get(values, spec["namespacesKey"]):
+        return "namespaces"
+    controller = get(values, spec["controllerKey"]) if spec.get("controllerKey") else None
+    if controller and (controller.get("namespace") or controller.get("podSelector") is not None):
+        return "ingressController"
+    return str(spec["openshift"]) if get(values, "platform") == "openshift" else ANYWHERE
+
+
+def kafka_destinations(kafka: Mapping[str, Any] | None) -> list[Mapping[str, Any]] | None:
+    """A group's `kafka.to` entries; None when Kafka is reachable at any address (`to: anywhere`)."""
+    to = (kafka or {}).get("to") or []
+    return None if to == ANYWHERE else list(to)
 
 
 def dns_service(values: Values) -> tuple[str, dict[str, str], list[int]]:

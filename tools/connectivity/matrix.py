@@ -41,9 +41,13 @@ BEYOND_INGRESS_SWITCHES = tuple(dict.fromkeys(r["switch"] for r in facts.load()[
 
 # "operator in the same or another namespace": everything in the release namespace, or each of the
 # four groups in a namespace of its own (both operators away from what they serve, EP away from Flink).
+# The operators' own namespaces are acknowledged for deny-all (decision deny-all-stays-home), so
+# deny-all covers every namespace the policies live in, as on a cluster where the operators have theirs.
+OPERATOR_NAMESPACES = {"acknowledge": {"denyAllNamespaces": ["ibm-ep-operator", "flink-operator"]}}
 LAYOUTS: dict[str, Values] = {
     "same": {},
     "split": {
+        **OPERATOR_NAMESPACES,
         "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}},
         "flink": {
             "operator": {"namespace": "flink-operator"},
@@ -162,7 +166,8 @@ EGRESS_GROUPS = tuple(
 PLATFORMS = ("kubernetes", "openshift")
 EGRESS = {"none": (), "all": EGRESS_GROUPS, **{g: (g,) for g in EGRESS_GROUPS}}
 WEBHOOK = ("auto", "anywhere", "hostNetwork", "cidrs")
-UI = ("auto", "anywhere", "router")
+UI = ("auto", "anywhere", "router", "ingressController")
+INGRESS_CONTROLLER: Values = {"namespace": "ingress-nginx", "podSelector": {"app.kubernetes.io/name": "ingress-nginx"}}
 METRICS_VARIANTS: dict[str, Values] = {
     "off": {"enabled": False},
     "single": {"enabled": True, "port": 9250},
@@ -179,12 +184,13 @@ METRICS_VARIANTS: dict[str, Values] = {
 KAFKA = (
     {"ports": [9092], "to": [{"namespace": "kafka", "podSelector": {"strimzi.io/kind": "Kafka"}}]},
     {"ports": [9092, 9093], "to": [{"cidr": "172.16.0.0/12", "except": ["172.16.1.0/24"]}]},
-    {"ports": [9092], "to": []},
+    {"ports": [9092], "to": "anywhere"},
 )
 # two deployments with their own ports, each operator in another namespace
 BEYOND_LAYOUTS: dict[str, Values] = {
     "same": {},
     "split": {
+        **OPERATOR_NAMESPACES,
         "eventProcessing": {"operator": {"namespace": "ibm-ep-operator"}, "instance": {"namespace": "ep"}},
         "flink": {
             "operator": {"namespace": "flink-operator"},
@@ -261,6 +267,8 @@ class BeyondCombo:
                 put(v, f"{g}.webhookCIDRs", ["192.168.10.0/24"])
         put(v, "flink.operator.webhookServicePort.enabled", self.service_port)
         put(v, "eventProcessing.instance.uiFrom", self.ui)
+        if self.ui == "ingressController":
+            put(v, "eventProcessing.instance.ingressController", INGRESS_CONTROLLER)
         for g in EGRESS[self.egress]:
             put(v, f"{g}.egress.enabled", True)
             if g in ("eventProcessing.instance", "flink"):

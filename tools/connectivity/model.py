@@ -20,6 +20,7 @@ from tools.connectivity.layout import (
     beyond_page,
     dns_service,
     extra_rule_sets,
+    kafka_destinations,
     kafka_peer,
     layout,
     resolved_source,
@@ -127,6 +128,13 @@ class Model:
         if src == "cidrs":
             ivs = tuple(iv for c in get(self.values, spec["cidrsKey"]) or [] for iv in cidr_intervals(c))
             return lambda w: w.name in self.atoms and contains(ivs, self.atoms[w.name].point)
+        if src == "ingressController":
+            controller = get(self.values, spec["controllerKey"])
+            return lambda w: (
+                not w.is_outside
+                and w.namespace == controller["namespace"]
+                and all(w.labels.get(k) == v for k, v in controller["podSelector"].items())
+            )
         if src == "namespaces":
             listed = set(get(self.values, spec["namespacesKey"]) or [])
             return lambda w: (
@@ -224,8 +232,9 @@ class Model:
             out.append(Grant(api, tuple((int(p), int(p)) for p in get(v, "cluster.kubernetesApi.ports"))))
         kafka = get(v, eg["kafka"]) if eg.get("kafka") else None
         if kafka and kafka.get("ports"):
-            peers = [self.k8s_peer(kafka_peer(t), src.namespace) for t in kafka.get("to") or []]
-            pred: Pred = (lambda w: any(p(w) for p in peers)) if peers else everyone
+            to = kafka_destinations(kafka)
+            peers = [self.k8s_peer(kafka_peer(t), src.namespace) for t in to or []]
+            pred: Pred = everyone if to is None else (lambda w: any(p(w) for p in peers))
             out.append(Grant(pred, tuple((int(p), int(p)) for p in kafka["ports"])))
         for rule in eg.get("rules") or []:
             if rule.get("when") and not get(v, rule["when"]):

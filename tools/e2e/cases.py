@@ -42,7 +42,7 @@ def coverage_cases(chart: Path = CHART) -> list[Case]:
     """Issue 8 item 5: defaults; + deny-all and metrics (the README picture's values, so the
     picture's flows are probed too); each documented group off (deny-all on, acknowledged); the
     operators and EP in other namespaces; OpenShift; each worked example; max."""
-    from tools.connectivity.matrix import GROUP_SWITCHES, LAYOUTS
+    from tools.connectivity.matrix import GROUP_SWITCHES, INGRESS_CONTROLLER, LAYOUTS
 
     deny: Values = {"denyAllIngress": {"enabled": True}}
     metrics: Values = copy.deepcopy(PICTURE_VALUES)
@@ -62,6 +62,9 @@ def coverage_cases(chart: Path = CHART) -> list[Case]:
         )
     )
     cases.append(Case("platform openshift", {**deny, "platform": "openshift"}, chart))
+    # The UI from an ingress controller's pods only (a neighbour in its namespace is refused).
+    controller = {"uiFrom": "ingressController", "ingressController": INGRESS_CONTROLLER}
+    cases.append(Case("UI from an ingress controller", {**deny, "eventProcessing": {"instance": controller}}, chart))
     for f in sorted((chart / "examples").glob("*.yaml")):
         cases.append(Case(f"example {f.stem}", yaml.safe_load(f.read_text()) or {}, chart))
     mx = yaml.safe_load(MAX_VALUES.read_text())

@@ -9,6 +9,7 @@
 | README.md's marked sections | the schema, the facts, Chart.yaml, docs/readme/*.md (readme.py) |
 | charts/…/README.md (the chart's, shipped in the package) | docs/readme/chart-README.md + the same sections |
 | charts/…/LICENSE (shipped in the package) | LICENSE |
+| charts/…/templates/_shapes.tpl (the kind of every value, for the template guards) | values.schema.json (shapes.py) |
 | docs/connectivity.dot, the README's picture | the documented flows (facts + values; connectivity/picture.py) |
 | docs/connectivity.svg | the DOT, by Graphviz; carries the DOT's hash, which the check compares |
 
@@ -32,7 +33,7 @@ from typing import Any
 import yaml
 
 from tools.connectivity import picture
-from tools.generate import readme, values_yaml
+from tools.generate import readme, shapes, values_yaml
 from tools.groups import group_table
 from tools.paths import ROOT
 
@@ -77,6 +78,9 @@ class Tree:
                 self.prose / "chart-README.md", known, readme.placeholders(self.meta)
             ),
             self.chart / "LICENSE": lambda: (self.root / "LICENSE").read_text(),
+            self.chart / "templates" / "_shapes.tpl": lambda: shapes.shapes_tpl(
+                self.schema, yaml.safe_load((self.chart / "values.yaml").read_text())
+            ),
             self.picture.with_suffix(".dot"): picture.readme_dot,
         }
 

@@ -26,7 +26,7 @@ import yaml
 from tools import facts
 from tools.connectivity import picture
 from tools.generate.schema import node_at, rows
-from tools.groups import group_table
+from tools.groups import group_table, null_default_text
 
 MARKER = re.compile(r"<!-- ([a-z0-9-]+):start -->")
 PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z]+) *\}\}")
@@ -41,10 +41,14 @@ def _cell(text: str) -> str:
 
 
 def values_table(schema: dict[str, Any]) -> str:
+    """Every key; a value that defaults to null shows what null means (the chart's _defaults.tpl)."""
     lines = ["| Key | Type | Default | Description |", "|---|---|---|---|"]
     for key, typ, default, description in rows(schema):
+        means = null_default_text(key)
         default = f"`{default}`" if default else "(none)"
-        lines.append(f"| `{key}` | {typ} | {default} | {_cell(description)} |")
+        if means:
+            default = f"{default if default != '(none)' else '`null`'}: {means}"
+        lines.append(f"| `{key}` | {typ} | {_cell(default)} | {_cell(description)} |")
     return "\n".join(lines)
 
 

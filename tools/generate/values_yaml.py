@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from tools.generate.schema import is_group, node_at
+from tools.groups import null_default_text
 
 WIDTH = 100
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_./-]+):(?: |$)")
@@ -59,7 +60,8 @@ def commented(text: str, schema: dict[str, Any]) -> str:
         if not node.get("description"):
             raise ValueError(f"{dotted} has no description in values.schema.json")
         leaf = not is_group(node)
-        out += comment(node["description"], m["indent"], leaf)
+        means = null_default_text(dotted)
+        out += comment(node["description"] + (f" Null means {means}." if means else ""), m["indent"], leaf)
         out.append(line)
         if leaf:
             owner = indent  # what is indented deeper (or a list at its level) is its value, kept as written

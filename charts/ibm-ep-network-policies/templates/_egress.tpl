@@ -38,12 +38,12 @@ Usage: {{ include "epnp.egressAllowRules" (dict "root" $ "allow" <group>.egress.
 */}}
 {{- define "epnp.egressAllowRules" -}}
 {{- $v := .root.Values }}
-{{- $os := eq $v.platform "openshift" }}
 {{- if .allow.dns }}
+{{- /* cluster.dns's nulls are already the platform's defaults (epnp.resolveDefaults). */}}
 {{- $dns := $v.cluster.dns }}
-{{- $ns := $dns.namespace | default (ternary "openshift-dns" "kube-system" $os) }}
-{{- $pods := $dns.podSelector | default (ternary (dict "dns.operator.openshift.io/daemonset-dns" "default") (dict "k8s-app" "kube-dns") $os) }}
-{{- $ports := $dns.ports | default (ternary (list 53 5353) (list 53) $os) }}
+{{- $ns := $dns.namespace }}
+{{- $pods := $dns.podSelector }}
+{{- $ports := $dns.ports }}
 # {{ .who }} --> cluster DNS
 - to:
     {{- include "epnp.podPeer" (dict "labels" $pods "key" "cluster.dns.podSelector" "from" $ns "to" "") | nindent 4 }}
@@ -75,26 +75,36 @@ Usage: {{ include "epnp.egressAllowRules" (dict "root" $ "allow" <group>.egress.
 
 {{/*
 Egress rules to Kafka, when ports are given: one rule per `kafka.to` entry (each with the same
-ports; rules are OR'd, so this is the list's meaning), or one rule to any address without `to`.
+ports; rules are OR'd, so this is the list's meaning), or one rule to any address when `kafka.to` is
+`anywhere`. Ports without `to`, and `to` without ports, fail (decision kafka-needs-destinations).
 One peer per rule, because kube-router v2.1.0 puts a rule's ipBlocks in one set, where one
 entry's `except` removes addresses from the others (decision kafka-rule-per-destination).
 Usage: {{ include "epnp.kafkaRule" (dict "kafka" <group>.egress.kafka "key" "<group>.egress.kafka" "who" W) }}
 */}}
 {{- define "epnp.kafkaRule" -}}
+{{- $to := .kafka.to }}
+{{- if and (empty .kafka.ports) (not (empty $to)) }}
+{{- fail (printf "%s.to: has no effect without %s.ports (no Kafka rule is rendered without ports): set the ports, or remove it" .key .key) }}
+{{- end }}
 {{- with .kafka.ports }}
+{{- if empty $to }}
+{{- fail (printf "%s.ports: needs %s.to, where Kafka is ({cidr: ...} or {namespace: ..., podSelector: {...}} entries), or %s.to: anywhere to allow these ports to every address (the page names Kafka as the destination, not anywhere)" $.key $.key $.key) }}
+{{- end }}
 {{- $ports := "" }}
 {{- range . }}
 {{- $ports = print $ports (include "epnp.port" (dict "port" . "key" (printf "%s.ports" $.key)) | nindent 4) }}
 {{- end }}
-{{- range $i, $t := $.kafka.to }}
+{{- if eq (toString $to) "anywhere" }}
+# {{ $.who }} --> Kafka (any address: {{ $.key }}.to is anywhere)
+- ports:{{ $ports }}
+{{- else }}
+{{- range $i, $t := $to }}
 {{- $peer := include "epnp.destination" (dict "to" $t "key" (printf "%s.to[%d]" $.key $i)) | trim }}
 # {{ $.who }} --> Kafka{{ if $t.cidr }} at {{ $t.cidr }}{{ else }} pods{{ with $t.namespace }} in {{ . }}{{ end }}{{ end }}
 - ports:{{ $ports }}
   to:
     {{- $peer | nindent 4 }}
-{{- else }}
-# {{ $.who }} --> Kafka (any address)
-- ports:{{ $ports }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -11,8 +11,8 @@ jobmanager, taskmanager, as maps and as YAML text), ports and `peers`, stored as
 .cache.flinkDeployments (a map keyed by zero-padded position, so it ranges in list
 order; appending to a list in a loop copies it each time). An entry without
 podSelector gets the labels IBM's Flink operator puts on the pods of a
-FlinkDeployment of that name (written only here: values.yaml's default entry has
-none, the page's labels follow from its name); an entry's ports override flink.ports.
+FlinkDeployment of that name (epnp.defaultsTable's flink.deployments[].podSelector, `<name>`
+replaced: values.yaml's default entry has none); an entry's ports override flink.ports.
 `peers` holds the peer elements (YAML text) of the groups that are on:
   operator    the Flink operator, in this deployment's jobmanager policy
   epInstance  the EP instance, in its stream-authoring policy
@@ -56,15 +56,22 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- $heads := dict }}
 {{- $out := dict }}
 {{- $seen := dict }}
+{{- $defaultLabels := .root._epnp.flinkDeploymentLabels }}
 {{- range $i, $d := $f.deployments }}
-{{- if not $d.name }}{{ fail (printf "flink.deployments[%d].name: is required" $i) }}{{ end }}
+{{- if not (kindIs "map" $d) }}{{ fail (printf "flink.deployments[%d]: must be a map with name (and namespace, podSelector, ports)" $i) }}{{ end }}
+{{- if not (and (kindIs "string" $d.name) $d.name) }}{{ fail (printf "flink.deployments[%d].name: is required (a string)" $i) }}{{ end }}
+{{- if not (or (kindIs "invalid" $d.namespace) (kindIs "string" $d.namespace)) }}{{ fail (printf "flink.deployments[%d].namespace: must be a string" $i) }}{{ end }}
 {{- $ns := $d.namespace | default $.root.Release.Namespace }}
 {{- $id := printf "%s/%s" $ns $d.name }}
 {{- if hasKey $seen $id }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}
 {{- $_ := set $seen $id true }}
-{{- $labels := $d.podSelector | default (dict "app.kubernetes.io/instance" $d.name "app.kubernetes.io/managed-by" "ibm-eventautomation-flink-operator" "app.kubernetes.io/name" "ibm-eventautomation-flink") }}
-{{- if not (kindIs "map" $labels) }}{{ include "epnp.checkLabels" (dict "labels" $labels "key" (printf "flink.deployments[%d].podSelector" $i)) }}{{ end }}
+{{- $labels := $d.podSelector }}
+{{- if kindIs "invalid" $labels }}
+{{- $labels = dict }}{{ range $k, $l := $defaultLabels }}{{ $_ := set $labels $k (ternary $d.name $l (eq $l "<name>")) }}{{ end }}
+{{- end }}
+{{- include "epnp.checkLabels" (dict "labels" $labels "key" (printf "flink.deployments[%d].podSelector" $i)) }}
 {{- $ports := $f.ports }}
+{{- if not (or (kindIs "invalid" $d.ports) (kindIs "map" $d.ports)) }}{{ fail (printf "flink.deployments[%d].ports: must be a map of port names to numbers" $i) }}{{ end }}
 {{- with $d.ports }}
 {{- range $k, $p := . }}{{ include "epnp.checkPort" (dict "port" $p "key" (printf "flink.deployments[%d].ports.%s" $i $k)) }}{{ end }}
 {{- $ports = merge (deepCopy .) $f.ports }}

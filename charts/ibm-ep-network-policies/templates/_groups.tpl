@@ -39,12 +39,17 @@ Usage: {{ include "epnp.groupTable" . | fromYamlArray }} (static text; read it t
 Makes the group table available as $._epnp.groups (by id) and $._epnp.groupList (in
 table order), each group completed with `on` and, for scope one and namespace, its
 `name`, `nameKey` (the value that names it) and, for scope one, `namespace`. Computed
-once per render: every template shares the top-level context.
+once per render: every template shares the top-level context. Every template starts here, so
+this is also where the values are checked (epnp.checkShapes) and their null defaults filled
+(epnp.resolveDefaults), once, before anything reads them.
 Usage: {{ include "epnp.withGroups" $ }}{{ $g := index $._epnp.groups "flink-jobmanager" }}
 */}}
 {{- define "epnp.withGroups" -}}
 {{- if not (hasKey . "_epnp") }}{{ $_ := set . "_epnp" dict }}{{ end }}
 {{- if not (hasKey ._epnp "groups") }}
+{{- /* First, before any template reads a value: every value's kind, then the null defaults. */}}
+{{- include "epnp.checkShapes" . }}
+{{- include "epnp.resolveDefaults" . }}
 {{- $byId := dict }}
 {{- $list := include "epnp.groupTable" . | fromYamlArray }}
 {{- range $g := $list }}
@@ -78,27 +83,114 @@ Usage: {{ include "epnp.withGroups" $ }}{{ $g := index $._epnp.groups "flink-job
 {{- end }}
 
 {{/*
-Namespaces that get the deny-all policy: the listed ones, else every namespace an
-enabled ingress group lives in (the page: apply it "in the relevant namespace(s)").
+The namespaces deny-all isolates (decision deny-all-namespaces), computed once per render as
+$._epnp.denyAll: a list of {namespace, keys} in order, `keys` being the values that put it there.
+They are every namespace an enabled ingress policy lives in, plus denyAllIngress.namespaces, minus
+denyAllIngress.exceptNamespaces. A namespace the chart does not own fails the render, naming it and
+its keys, unless acknowledge.denyAllNamespaces lists it (decision deny-all-stays-home): an operator's
+namespace that is neither the EP instance's nor a Flink deployment's (OLM puts operators in a shared
+one), the cluster's own (kube-system, kube-public, kube-node-lease, default, openshift, openshift-*),
+the cluster DNS namespace, and a listed namespace where the chart renders no allow policy.
+Usage: {{ include "epnp.withDenyAll" $ }}{{ range $._epnp.denyAll }}{{ .namespace }}{{ end }}
+*/}}
+{{- define "epnp.withDenyAll" -}}
+{{- include "epnp.withGroups" . }}
+{{- if not (hasKey ._epnp "denyAll") }}
+{{- $v := .Values }}
+{{- $keys := dict }}
+{{- $order := list }}
+{{- $home := dict }}
+{{- $deployments := false }}
+{{- range $g := $._epnp.groupList }}
+{{- if and $g.on (eq $g.type "ingress") (eq $g.scope "one") }}
+{{- $k := printf "%s.namespace" $g.values }}
+{{- if not (hasKey $keys $g.namespace) }}{{ $order = append $order $g.namespace }}{{ $_ := set $keys $g.namespace list }}{{ end }}
+{{- $_ := set $keys $g.namespace (append (index $keys $g.namespace) $k) }}
+{{- $_ := set $home $g.namespace true }}
+{{- end }}
+{{- if and $g.on (eq $g.type "ingress") (eq $g.scope "deployment") }}{{ $deployments = true }}{{ end }}
+{{- end }}
+{{- include "epnp.withFlinkDeployments" $ }}
+{{- if $deployments }}
+{{- /* Once per deployment, naming only the first deployment of each namespace (no list grows with them). */}}
+{{- $flinkSeen := dict }}
+{{- range $d := $._epnp.flinkDeployments }}
+{{- if not (hasKey $flinkSeen $d.namespace) }}
+{{- $_ := set $flinkSeen $d.namespace true }}
+{{- if not (hasKey $keys $d.namespace) }}{{ $order = append $order $d.namespace }}{{ $_ := set $keys $d.namespace list }}{{ end }}
+{{- $_ := set $keys $d.namespace (append (index $keys $d.namespace) (printf "flink.deployments[%d].namespace" (int $d.index))) }}
+{{- $_ := set $home $d.namespace true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* What the chart owns: where the product's own pods run. */}}
+{{- $instanceNs := default $.Release.Namespace $v.eventProcessing.instance.namespace }}
+{{- $owned := dict $instanceNs true }}
+{{- range $d := $._epnp.flinkDeployments }}{{ $_ := set $owned $d.namespace true }}{{ end }}
+{{- if empty $order }}
+{{- /* Every ingress group off (acknowledged in validate.yaml): where the product's pods run. */}}
+{{- $order = list $instanceNs }}{{ $_ := set $keys $instanceNs (list "eventProcessing.instance.namespace") }}{{ $_ := set $home $instanceNs true }}
+{{- range $d := $._epnp.flinkDeployments }}
+{{- if not (hasKey $keys $d.namespace) }}{{ $order = append $order $d.namespace }}{{ $_ := set $keys $d.namespace (list (printf "flink.deployments[%d].namespace" (int $d.index))) }}{{ $_ := set $home $d.namespace true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- range $i, $ns := $v.denyAllIngress.namespaces }}
+{{- if not (hasKey $keys $ns) }}{{ $order = append $order $ns }}{{ $_ := set $keys $ns list }}{{ end }}
+{{- $_ := set $keys $ns (append (index $keys $ns) (printf "denyAllIngress.namespaces[%d]" $i)) }}
+{{- end }}
+{{- $system := list "kube-system" "kube-public" "kube-node-lease" "default" "openshift" }}
+{{- $out := list }}
+{{- $refused := list }}
+{{- range $ns := $order }}
+{{- if not (has $ns $v.denyAllIngress.exceptNamespaces) }}
+{{- $why := list }}
+{{- if or (has $ns $system) (hasPrefix "openshift-" $ns) }}{{ $why = append $why "a namespace of the cluster's own, whose pods lose their ingress" }}
+{{- else if eq $ns $v.cluster.dns.namespace }}{{ $why = append $why "the cluster DNS namespace (cluster.dns.namespace), so DNS loses its ingress" }}
+{{- end }}
+{{- if not (hasKey $home $ns) }}{{ $why = append $why "none of this chart's allow policies lives there, so every pod there loses its ingress" }}
+{{- else if not (hasKey $owned $ns) }}{{ $why = append $why "an operator's namespace that is neither the EP instance's nor a Flink deployment's, so other software installed there (OLM puts operators in one shared namespace) loses its ingress" }}
+{{- end }}
+{{- if and $why (not (has $ns $v.acknowledge.denyAllNamespaces)) }}
+{{- $refused = append $refused (printf "namespace %q (%s): %s" $ns (join ", " (index $keys $ns)) (join "; " $why)) }}
+{{- end }}
+{{- $out = append $out (dict "namespace" $ns "keys" (index $keys $ns) "acknowledged" (not (empty $why))) }}
+{{- end }}
+{{- end }}
+{{- if and (index $._epnp.groups "deny-all-ingress").on $refused }}
+{{- fail (printf "denyAllIngress.enabled: deny-all would isolate %s. To isolate it anyway, list it in acknowledge.denyAllNamespaces; to leave it alone, list it in denyAllIngress.exceptNamespaces" (join "; and " $refused)) }}
+{{- end }}
+{{- $_ := set ._epnp "denyAll" $out }}
+{{- end }}
+{{- end }}
+
+{{/*
+The names of the namespaces deny-all isolates, as a YAML list (see epnp.withDenyAll).
 Usage: {{ include "epnp.denyAllNamespaces" $ | fromYamlArray }}
 */}}
 {{- define "epnp.denyAllNamespaces" -}}
-{{- $nss := .Values.denyAllIngress.namespaces | default (list) }}
-{{- if empty $nss }}
-{{- include "epnp.withGroups" $ }}
-{{- $deployments := false }}
-{{- range $g := $._epnp.groupList }}
-{{- if and $g.on (eq $g.type "ingress") }}
-{{- if eq $g.scope "one" }}{{ $nss = append $nss $g.namespace }}{{ end }}
-{{- if eq $g.scope "deployment" }}{{ $deployments = true }}{{ end }}
+{{- include "epnp.withDenyAll" . }}
+{{- $nss := list }}
+{{- range ._epnp.denyAll }}{{ $nss = append $nss .namespace }}{{ end }}
+{{- toYaml $nss }}
+{{- end }}
+
+{{/*
+The switches of the product groups that are off although their pods live in a namespace deny-all
+isolates, as a YAML list of switch lists: deny-all cuts those pods off. A product group whose pods
+live elsewhere (a second release for a second EP instance, with the operators' policies in the first)
+is no loss here.
+Usage: {{ include "epnp.productPoliciesOffUnderDenyAll" $ | fromYamlArray }}
+*/}}
+{{- define "epnp.productPoliciesOffUnderDenyAll" -}}
+{{- include "epnp.withDenyAll" . }}
+{{- $isolated := dict }}{{ range ._epnp.denyAll }}{{ $_ := set $isolated .namespace true }}{{ end }}
+{{- $flink := false }}
+{{- range $d := ._epnp.flinkDeployments }}{{ if hasKey $isolated $d.namespace }}{{ $flink = true }}{{ end }}{{ end }}
+{{- $off := list }}
+{{- range $g := ._epnp.groupList }}
+{{- if and $g.product (not $g.on) }}
+{{- if or (and (eq $g.scope "one") (hasKey $isolated $g.namespace)) (and (eq $g.scope "deployment") $flink) }}{{ $off = append $off $g.switch }}{{ end }}
 {{- end }}
 {{- end }}
-{{- if $deployments }}
-{{- include "epnp.withFlinkDeployments" $ }}
-{{- $seen := dict }}{{ range $nss }}{{ $_ := set $seen . true }}{{ end }}
-{{- range $d := $._epnp.flinkDeployments }}{{ if not (hasKey $seen $d.namespace) }}{{ $_ := set $seen $d.namespace true }}{{ $nss = append $nss $d.namespace }}{{ end }}{{ end }}
-{{- end }}
-{{- if empty $nss }}{{ $nss = list .Release.Namespace }}{{ end }}
-{{- end }}
-{{- toYaml (uniq $nss) }}
+{{- toYaml $off }}
 {{- end }}

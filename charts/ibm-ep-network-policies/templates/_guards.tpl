@@ -13,6 +13,9 @@ Usage: {{ include "epnp.checkLabels" (dict "labels" MAP "key" "path.in.values") 
 {{- if or (not (kindIs "map" .labels)) (empty .labels) }}
 {{- fail (printf "%s: must be a non-empty map of pod labels (an empty selector selects every pod)" .key) }}
 {{- end }}
+{{- range $k, $v := .labels }}
+{{- if not (kindIs "string" $v) }}{{ fail (printf "%s.%s: a label value must be a string, got %s %v" $.key $k (kindOf $v) $v) }}{{ end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -30,10 +33,19 @@ Fails on a port outside 1-65535 (or not a whole number), so a bad value can't be
 Usage: {{ include "epnp.checkPort" (dict "port" P "key" "path.in.values") }}
 */}}
 {{- define "epnp.checkPort" -}}
-{{- $p := .port }}
-{{- if not (and (or (kindIs "int" $p) (kindIs "int64" $p) (kindIs "float64" $p)) (ge (int64 $p) 1) (le (int64 $p) 65535) (eq (float64 (int64 $p)) (float64 $p))) }}
-{{- fail (printf "%s: must be a TCP port number between 1 and 65535, got %v" .key $p) }}
+{{- if not (include "epnp.isPort" .port) }}
+{{- fail (printf "%s: must be a TCP port number between 1 and 65535, got %v" .key .port) }}
 {{- end }}
+{{- end }}
+
+{{/*
+"true" for a whole number between 1 and 65535 (helm reads values files' numbers as float64,
+--set's as int64), else "".
+Usage: {{ if include "epnp.isPort" P }}...{{ end }}
+*/}}
+{{- define "epnp.isPort" -}}
+{{- $p := . }}
+{{- if and (or (kindIs "int" $p) (kindIs "int64" $p) (kindIs "float64" $p)) (ge (float64 $p) 1.0) (le (float64 $p) 65535.0) (eq (float64 (int64 $p)) (float64 $p)) }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -88,5 +100,63 @@ Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key"
 {{- end }}
 {{- with .rules }}
 {{- toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails naming the key of the first value whose kind is not the one values.schema.json gives it
+(epnp.shapes, generated from the schema): a string where a switch belongs, a null port or sub-map, an
+unknown platform, a label that is not a string. Runs once per render, first (from epnp.withGroups),
+so no template reads a value of the wrong kind: without the schema a render still fails naming the
+key, never on a raw template error. A container of the right kind with a bad element fails naming
+the element (a port keeps epnp.checkPort's message).
+Usage: {{ include "epnp.checkShapes" $ }}
+*/}}
+{{- define "epnp.checkShapes" -}}
+{{- $say := dict "map" "a map" "bool" "true or false" "string" "a string" "port" "a TCP port number between 1 and 65535"
+      "labels" "a map of label names to strings" "list" "a list" "ports" "a list of TCP port numbers"
+      "strings" "a list of strings" "anywhere" "the word anywhere" "null" "null" "enum" "" }}
+{{- range $row := include "epnp.shapes" . | fromYamlArray }}
+{{- $key := index $row 0 }}
+{{- $kinds := index $row 1 }}
+{{- $enum := list }}{{ if eq (len $row) 3 }}{{ $enum = index $row 2 }}{{ end }}
+{{- $x := $.Values }}
+{{- $found := true }}
+{{- range splitList "." $key }}{{ if and $found (kindIs "map" $x) (hasKey $x .) }}{{ $x = index $x . }}{{ else }}{{ $found = false }}{{ end }}{{ end }}
+{{- $absent := or (not $found) (kindIs "invalid" $x) }}
+{{- $ok := and $absent (has "null" $kinds) }}
+{{- if not $absent }}
+{{- range $k := $kinds }}
+{{- if and (eq $k "bool") (kindIs "bool" $x) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "string") (kindIs "string" $x) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "enum") (kindIs "string" $x) }}{{ if has $x $enum }}{{ $ok = true }}{{ end }}{{ end }}
+{{- if and (eq $k "port") (include "epnp.isPort" $x) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "map") (kindIs "map" $x) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "list") (kindIs "slice" $x) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "anywhere") (kindIs "string" $x) }}{{ if eq $x "anywhere" }}{{ $ok = true }}{{ end }}{{ end }}
+{{- if and (eq $k "labels") (kindIs "map" $x) }}
+{{- range $n, $l := $x }}
+{{- if kindIs "invalid" $l }}{{ fail (printf "%s.%s: a label value must be a string, got null (a map you set replaces the default whole: there is no default label to remove)" $key $n) }}{{ end }}
+{{- if not (kindIs "string" $l) }}{{ fail (printf "%s.%s: a label value must be a string, got %s %v" $key $n (kindOf $l) $l) }}{{ end }}
+{{- end }}
+{{- $ok = true }}
+{{- end }}
+{{- if and (eq $k "ports") (kindIs "slice" $x) }}
+{{- range $e := $x }}{{ include "epnp.checkPort" (dict "port" $e "key" $key) }}{{ end }}
+{{- $ok = true }}
+{{- end }}
+{{- if and (eq $k "strings") (kindIs "slice" $x) }}
+{{- range $i, $e := $x }}{{ if not (kindIs "string" $e) }}{{ fail (printf "%s[%d]: must be a string, got %s %v" $key $i (kindOf $e) $e) }}{{ end }}{{ end }}
+{{- $ok = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $ok }}
+{{- if and (not $absent) (has "port" $kinds) }}{{ include "epnp.checkPort" (dict "port" $x "key" $key) }}{{ end }}
+{{- $want := list }}
+{{- range $k := $kinds }}{{ $want = append $want (ternary (printf "one of %s" (join ", " $enum)) (index $say $k) (eq $k "enum")) }}{{ end }}
+{{- $got := ternary "nothing (null, or the key is missing)" (printf "%s %s" (kindOf $x) (toJson $x)) $absent }}
+{{- fail (printf "%s: must be %s, got %s" $key (join " or " $want) $got) }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -36,6 +36,19 @@ Usage: {{ include "epnp.labelsBlock" (dict "root" $ "component" "<group id>") }}
 {{- end }}
 
 {{/*
+The `annotations:` block of metadata (indented by 2, with its leading newline) from
+commonAnnotations, or nothing when there are none: per-deployment templates make it once, outside
+their loop, and print it after their labels.
+Usage: {{ include "epnp.annotationsBlock" $ }}
+*/}}
+{{- define "epnp.annotationsBlock" -}}
+{{- with .Values.commonAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+{{- end }}
+{{- end }}
+
+{{/*
 Object metadata.
 Usage: {{ include "epnp.metadata" (dict "root" $ "name" NAME "namespace" NS "component" "<group id>") }}
 */}}
@@ -45,4 +58,5 @@ metadata:
   namespace: {{ .namespace | quote }}
   labels:
     {{- include "epnp.labels" . | nindent 4 }}
+  {{- include "epnp.annotationsBlock" .root }}
 {{- end }}
