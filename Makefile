@@ -22,6 +22,7 @@ export HELM3_VERSION := v3.22.0
 export KUBECONFORM_VERSION := v0.8.0
 export HELM_UNITTEST_VERSION := v1.1.2
 export KUBE_ROUTER_VERSION := v2.1.0
+export CALICO_VERSION := v3.31.0
 export CACHE
 
 PYTEST := $(PYTHON) -m pytest -rs
@@ -50,7 +51,7 @@ test: tools lint ## Run every test: the linters (make lint), then render vs spec
 # (tests/e2e) and the switch matrices (tests/connectivity/test_matrix*.py); tests/test_lint.py runs
 # once, in `make lint`. Two pytest processes share the two cores: the connectivity checks (nca) and
 # the rest; each one's output is printed when it ends. `make test` runs everything.
-FAST_MATRIX := --ignore=tests/connectivity/test_matrix.py --ignore=tests/connectivity/test_matrix_beyond.py
+FAST_MATRIX := --ignore-glob="tests/connectivity/test_matrix*.py"
 
 .PHONY: test-fast test-fast-connectivity test-fast-rest
 test-fast: tools-harness lint ## make test but the control plane and dataplane (tests/e2e) and the switch matrix (test_matrix*.py)

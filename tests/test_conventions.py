@@ -78,10 +78,13 @@ def fast_modules() -> set[str]:
         words = shlex.split(line)
         args = words[words.index("pytest") + 1 :]
         ignored = [a.removeprefix("--ignore=") for a in args if a.startswith("--ignore=")]
+        globs = [a.removeprefix("--ignore-glob=") for a in args if a.startswith("--ignore-glob=")]
         for top in (a for a in args if not a.startswith("-")):
             for p in (ROOT / top).rglob("test_*.py"):
                 rel = p.relative_to(ROOT).as_posix()
-                if not any(rel == i or rel.startswith(i + "/") for i in ignored):
+                if not any(rel == i or rel.startswith(i + "/") for i in ignored) and not any(
+                    fnmatch(rel, g) for g in globs
+                ):
                     out.add(rel)
     return out
 

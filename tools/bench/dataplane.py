@@ -1,9 +1,13 @@
-"""`make bench-dataplane` (and `make bench`): the dataplane's figures, reported, never asserted.
+"""`make bench-dataplane` (and `make bench`): the dataplanes' figures side by side, one engine after
+the other in one run (kube-router the baseline, felix's figures also as ratios to it); reported,
+never asserted.
 
-- probes per second: the agent's own time over a batch, and over every case of the coverage run;
-- enforcement latency: a policy change written to the API server until kube-router enforces it
+- probes per second: the coverage run's probes over the agent's time probing them (a denial on
+  felix is a drop, so it costs the probe timeout: they wait side by side);
+- enforcement latency: a policy change written to the API server until the engine enforces it
   (the canary flip), median and max over repeated flips and over the coverage cases;
-- time: lab start, the coverage run (set-up vs probing), and the dataplane test suite end to end.
+- time: lab start (control plane, the engine, its first sync), the coverage run (set-up vs
+  probing), and the dataplane test suite end to end (both engines).
 Needs root (the lab's network namespaces); prints why and exits 0 when it cannot run.
 """
 
@@ -14,52 +18,106 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from tools.e2e.cases import coverage_cases, prepare
-from tools.e2e.dataplane import Dataplane
+from tools.connectivity.engine import Result
+from tools.e2e.cases import Prepared, coverage_cases, prepare
+from tools.e2e.dataplane import Dataplane, unavailable
+from tools.e2e.engines import CHOICES, Engine, engines
 from tools.e2e.kube import choose_pod_range
-from tools.e2e.lab import unavailable
 from tools.paths import ROOT
+
+
+@dataclass
+class Figures:
+    engine: Engine
+    probes: int = 0  # the coverage run's
+    cases: int = 0
+    run_s: float = 0.0
+    probe_s: float = 0.0  # the coverage run's probing
+    flips: tuple[float, ...] = ()  # ms
+    case_ms: tuple[float, ...] = ()
+    start_s: float = 0.0
+    first_sync_ms: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.probes / self.probe_s
+
+
+def measure(engine: Engine, prepared: Sequence[Prepared], results: Sequence[Result], flips: int) -> Figures:
+    f = Figures(engine)
+    t0 = time.perf_counter()
+    with Dataplane.start(choose_pod_range(o for p in prepared for o in p.objs), engine) as dp:
+        f.start_s = time.perf_counter() - t0
+        f.first_sync_ms = dp.first_sync * 1000
+        f.flips = tuple(dp.sync() * 1000 for _ in range(flips))
+        t1 = time.perf_counter()
+        reports = [dp.run_case(p.case, p.objs, p.cluster, r) for p, r in zip(prepared, results, strict=True)]
+        f.run_s = time.perf_counter() - t1
+    f.probes, f.cases = sum(len(r.answers) for r in reports), len(reports)
+    f.probe_s = sum(r.phases["probe"] for r in reports)
+    f.case_ms = tuple(r.sync_ms for r in reports)
+    return f
+
+
+def table(figs: list[Figures]) -> str:
+    def lat(ms: tuple[float, ...]) -> str:
+        return f"median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
+
+    rows: list[tuple[str, list[str], list[float]]] = [  # figure, per engine, value for the ratio
+        (
+            f"coverage run: {figs[0].probes} probes over {figs[0].cases} cases",
+            [f"{f.run_s:.1f} s ({f.probe_s:.1f} s probing)" for f in figs],
+            [f.run_s for f in figs],
+        ),
+        ("probes per second (coverage probing)", [f"{f.per_second:,.0f}" for f in figs], [f.per_second for f in figs]),
+        (
+            f"enforcement latency, canary flips ({len(figs[0].flips)})",
+            [lat(f.flips) for f in figs],
+            [statistics.median(f.flips) for f in figs],
+        ),
+        (
+            "enforcement latency, coverage cases",
+            [lat(f.case_ms) for f in figs],
+            [statistics.median(f.case_ms) for f in figs],
+        ),
+        (
+            "lab start (control plane, engine, first sync)",
+            [f"{f.start_s:.1f} s (first sync {f.first_sync_ms:.0f} ms)" for f in figs],
+            [f.start_s for f in figs],
+        ),
+    ]
+    heads = ["figure", *(f.engine.title for f in figs)] + (
+        [f"{figs[-1].engine.name} / {figs[0].engine.name}"] * (len(figs) > 1)
+    )
+    body = [
+        [name, *cells] + ([f"{vals[-1] / vals[0]:.2f}x"] if len(figs) > 1 and vals[0] else [])
+        for name, cells, vals in rows
+    ]
+    widths = [max(len(r[i]) for r in [heads, *body]) for i in range(len(heads))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [heads, *body])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", choices=CHOICES, default="both", help="the engines to measure (default: both)")
     ap.add_argument("--flips", type=int, default=20, help="canary flips for the latency figure")
     ap.add_argument("--no-suite", action="store_true", help="skip timing the pytest suite")
     args = ap.parse_args()
-    why = unavailable()
+    engine_list = engines(args.engine)
+    why = unavailable(engine_list)
     if why:
         print(f"bench-dataplane: skipped: {why}")
         return 0
-    t0 = time.perf_counter()
     prepared, fut, pool = prepare(coverage_cases())
-    t_prep = time.perf_counter() - t0
-    with Dataplane.start(choose_pod_range(o for p in prepared for o in p.objs)) as dp:
-        t_lab = time.perf_counter() - t0 - t_prep
+    try:
         results = fut.result()
+    finally:
         pool.shutdown()
-        flips = [dp.sync() * 1000 for _ in range(args.flips)]
-        t1 = time.perf_counter()
-        reports = [dp.run_case(p.case, p.objs, p.cluster, r) for p, r in zip(prepared, results, strict=True)]
-        t_cases = time.perf_counter() - t1
-        agent = dp.lab.agent
-        probes, probe_s = agent.probes, agent.probe_seconds
-    n = sum(len(r.answers) for r in reports)
-    case_ms = [r.sync_ms for r in reports]
-    print(
-        f"dataplane: {n} probes over {len(reports)} cases in {t_cases:.1f} s "
-        f"({probe_s:.1f} s probing, the rest placing pods, applying and syncing)"
-    )
-    print(f"probes per second: {probes / probe_s:,.0f} (agent time over {probes} probes, canary included)")
-    print(
-        f"enforcement latency, canary flips: median {statistics.median(flips):.0f} ms, max {max(flips):.0f} ms "
-        f"({len(flips)} flips)"
-    )
-    print(
-        f"enforcement latency, coverage cases: median {statistics.median(case_ms):.0f} ms, "
-        f"max {max(case_ms):.0f} ms ({len(case_ms)} cases)"
-    )
-    print(f"set-up: render + fixtures {t_prep:.1f} s, lab start (control plane, kube-router, first sync) {t_lab:.1f} s")
+    figs = [measure(e, prepared, results, args.flips) for e in engine_list]
+    print(table(figs))
     if not args.no_suite:
         t2 = time.perf_counter()
         proc = subprocess.run(
@@ -69,7 +127,7 @@ def main() -> int:
             text=True,
         )
         last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
-        print(f"dataplane test suite: {time.perf_counter() - t2:.1f} s wall ({last})")
+        print(f"dataplane test suite, both engines: {time.perf_counter() - t2:.1f} s wall ({last})")
     return 0
 
 

@@ -6,7 +6,7 @@
 # Arguments name the only steps to run (e.g. `tools.sh helm` for `make render`).
 set -euo pipefail
 
-: "${CACHE:?}" "${KUBE_ROUTER_VERSION:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
+: "${CACHE:?}" "${KUBE_ROUTER_VERSION:?}" "${CALICO_VERSION:?}" "${HELM_VERSION:?}" "${HELM3_VERSION:?}" "${KUBECONFORM_VERSION:?}" "${HELM_UNITTEST_VERSION:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin="$CACHE/bin"
@@ -85,6 +85,26 @@ chart_testing() { # ct, plus the yamllint/yamale configs it reads from its etc/ 
   install -m 0644 "$src/etc/chart_schema.yaml" "$src/etc/lintconf.yaml" "$CACHE/ct-etc/"
 }
 
+calico_felix() {
+  local mod=github.com/projectcalico/calico pseudo
+  pseudo=$(awk -v m="$mod" '$1 == m || ($1 == "require" && $2 == m)' "$here/calico/go.mod")
+  if [[ $pseudo != *"// $CALICO_VERSION" ]]; then
+    echo "tools: tools/bootstrap/calico/go.mod does not pin $mod as $CALICO_VERSION (CALICO_VERSION): $pseudo" >&2
+    return 1
+  fi
+  local v commit date out="$bin/calico-felix"
+  v=$(modver calico "$mod"); commit=${v##*-}
+  date=$(cd "$here/calico" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "$mod")
+  local x=github.com/projectcalico/calico/pkg/buildinfo
+  (cd "$here/calico" && CGO_ENABLED=0 go build -p 2 -trimpath -buildvcs=false \
+    -ldflags "-s -w -X $x.Version=$CALICO_VERSION -X $x.GitRevision=$commit -X $x.BuildDate=$date" \
+    -o "$out.tmp" "$mod/felix/cmd/calico-felix") && mv -f "$out.tmp" "$out"
+  # Its CRDs, all of them (with one missing felix polls for it), from the same module source.
+  local src; src=$(cd "$here/calico" && go list -m -f '{{.Dir}}' "$mod")
+  rm -rf "$CACHE/calico-crds" && mkdir -p "$CACHE/calico-crds"
+  install -m 0644 "$src"/libcalico-go/config/crd/*.yaml "$CACHE/calico-crds/"
+}
+
 req_hash() { sha256sum "$1" | cut -c1-16; }
 
 step helm "$HELM_VERSION" go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
@@ -104,6 +124,10 @@ step registry "$(req_hash "$here/registry/go.sum")-$(req_hash "$here/registry/ma
 # Test-only: it runs for seconds inside throwaway network namespaces (see README).
 step kube-router "$KUBE_ROUTER_VERSION" go_install kube-router \
   "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+# Calico's felix, the second NetworkPolicy dataplane (same test-only terms), and its CRDs. Static
+# (CGO-free) like Calico's release builds; -p 2 keeps the ~4 GB cold build to the
+# machine's two cores. The wrapper's go.mod pins the commit and names its release.
+step calico-felix "$CALICO_VERSION-$(req_hash "$here/calico/go.sum")" calico_felix
 # Standalone Kubernetes JSON schemas for kubeconform, built from the pinned
 # kubernetes-validate package so validation never touches the network.
 step schemas "$(req_hash "$repo/tools/requirements.txt")-$(req_hash "$repo/tools/schemas.py")" \

@@ -1,10 +1,12 @@
-"""A probe and its three answers (documented, nca, dataplane), and what decides the first two.
+"""A probe and its answers (documented, nca, and each engine's), and what decides the first two.
 
-Probe, Answer, CaseReport     a source -> destination:port/protocol; who allows it; a case's answers
+Probe, Answer, CaseReport     a source -> destination:port/protocol; who allows it on one engine's
+                              run (documented, nca, the engine); a case's answers on that engine
+Row, compare_engines          a probe's four answers (documented, nca, kube-router, felix) from the
+                              engines' runs of one case, and which engines disagree
 probe_ports                   the ports a case probes: every one a policy or documented grant names
 NcaIndex                      nca's answer for a probe; PodAddressModel: the documented model with
                               ipBlocks matching pod addresses (implementation-defined, explained)
-kube_router_explains          the named upstream defect behind a difference, or ''
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tools.connectivity.cluster import Cluster, Workload
 from tools.connectivity.engine import Result
 from tools.connectivity.intervals import cidr_intervals, contains, ip_peer_intervals
 from tools.connectivity.layout import dns_service
-from tools.connectivity.model import Model, selector_matches
+from tools.connectivity.model import Model
 from tools.e2e.cases import Case
 from tools.values import Values
 
@@ -39,28 +41,37 @@ class Probe:
         return f"{self.src} -> {self.dst}:{self.port}{'/udp' if self.proto == 'udp' else ''}"
 
 
+def who_disagrees(answers: Mapping[str, bool]) -> str:
+    """'' when all agree, else `kube-router says allowed, documented, nca and felix say denied`:
+    the smaller side first (on a tie, the side the page is on)."""
+    sides = {v: [k for k, a in answers.items() if a == v] for v in (True, False)}
+    if not sides[True] or not sides[False]:
+        return ""
+    first = min((True, False), key=lambda v: (len(sides[v]), "documented" not in sides[v], not v))
+
+    def say(names: list[str], allowed: bool) -> str:
+        who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return f"{who} {'says' if len(names) == 1 else 'say'} {'allowed' if allowed else 'denied'}"
+
+    return f"{say(sides[first], first)}, {say(sides[not first], not first)}"
+
+
 @dataclass
 class Answer:
     probe: Probe
     documented: bool
     nca: bool
-    dataplane: bool
+    dataplane: bool  # the engine's answer
     why: str = ""  # documented ("") or "extra, from <values key>" (the values' own rules)
     note: str = ""  # why a difference is not counted (implementation-defined), when it is not
+    engine: str = "dataplane"  # whose answer `dataplane` is: kube-router, felix
 
     @property
     def disagree(self) -> str:
         """'' when all three agree, else which of them stand apart."""
         if self.note:
             return ""
-        trio = {"documented": self.documented, "nca": self.nca, "dataplane": self.dataplane}
-        if len(set(trio.values())) == 1:
-            return ""
-        odd = [k for k, v in trio.items() if list(trio.values()).count(v) == 1]
-        return (
-            f"{odd[0]} says {'allowed' if trio[odd[0]] else 'denied'}, "
-            f"{' and '.join(k for k in trio if k != odd[0])} say {'denied' if trio[odd[0]] else 'allowed'}"
-        )
+        return who_disagrees({"documented": self.documented, "nca": self.nca, self.engine: self.dataplane})
 
 
 @dataclass
@@ -68,6 +79,7 @@ class CaseReport:
     case: Case
     answers: list[Answer]
     cluster: Cluster
+    engine: str = "dataplane"  # whose answers: kube-router, felix
     seconds: float = 0.0
     sync_ms: float = 0.0
     applied: int = 0
@@ -84,6 +96,77 @@ class CaseReport:
     @property
     def disagreements(self) -> list[Answer]:
         return [a for a in self.answers if a.disagree]
+
+
+@dataclass
+class Row:
+    """One probe of one case, four answers: documented, nca, and each engine's (by its answer name),
+    with the note that excuses an engine's answer (implementation-defined, or a named defect)."""
+
+    case: str
+    probe: Probe
+    documented: bool
+    nca: bool
+    engines: dict[str, bool]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def answers(self) -> dict[str, bool]:
+        return {"documented": self.documented, "nca": self.nca, **self.engines}
+
+    @property
+    def differ(self) -> bool:
+        """The engines answer differently (excused or not)."""
+        return len(set(self.engines.values())) > 1
+
+    @property
+    def disagree(self) -> str:
+        """'' unless engines whose answers no note excuses differ; then who says what, all four."""
+        counted = {k for k in self.engines if k not in self.notes}
+        if len({self.engines[k] for k in counted}) < 2:
+            return ""
+        return who_disagrees(self.answers)
+
+    @property
+    def excused(self) -> str:
+        """The notes that excuse a difference between the engines, or ''."""
+        if not self.differ or self.disagree:
+            return ""
+        return "; ".join(f"{k}'s answer by {n}" for k, n in sorted(self.notes.items()))
+
+
+def compare_engines(runs: Mapping[str, Sequence[CaseReport]]) -> list[Row]:
+    """The engines' runs of the same cases (engine answer name -> reports), probe by probe. Every
+    engine must have probed the same cases and probes: a missing answer is an error, not a pass."""
+    if not runs:
+        return []
+    names = list(runs)
+    by_case = {n: {r.case.id: r for r in reps} for n, reps in runs.items()}
+    case_ids = [r.case.id for r in runs[names[0]]]
+    for n in names:
+        if list(by_case[n]) != case_ids:
+            raise ValueError(f"{n} ran other cases than {names[0]}: {list(by_case[n])} vs {case_ids}")
+    rows = []
+    for cid in case_ids:
+        answers = {n: {a.probe: a for a in by_case[n][cid].answers} for n in names}
+        probes = list(answers[names[0]])
+        for n in names:
+            if set(answers[n]) != set(probes):
+                odd = sorted(set(answers[n]) ^ set(probes))[:5]
+                raise ValueError(f"{cid}: {n} probed other probes than {names[0]}, e.g. {', '.join(map(str, odd))}")
+        for p in probes:
+            first = answers[names[0]][p]
+            rows.append(
+                Row(
+                    cid,
+                    p,
+                    first.documented,
+                    first.nca,
+                    {n: answers[n][p].dataplane for n in names},
+                    {n: answers[n][p].note for n in names if answers[n][p].note},
+                )
+            )
+    return rows
 
 
 def policy_ports(objs: Iterable[Obj]) -> dict[str, set[int]]:
@@ -149,7 +232,7 @@ class NcaIndex:
 
 class PodAddressModel(Model):
     """The documented model with the values' ipBlocks also matching pod addresses, as kube-router
-    does (the API leaves it to the implementation). Only used to explain a difference, never to
+    and felix do (the API leaves it to the implementation). Only used to explain a difference, never to
     accept one that the strict model does not also produce from the same ipBlock."""
 
     def __init__(self, values: Values, cluster: Cluster, pod_ips: Mapping[str, int]) -> None:
@@ -162,38 +245,6 @@ class PodAddressModel(Model):
             return base
         ivs = cidr_intervals(peer["ipBlock"]["cidr"], peer["ipBlock"].get("except") or [])
         return lambda w: base(w) or (w.name in self.pod_ips and contains(ivs, self.pod_ips[w.name]))
-
-
-# Upstream defects the lab meets in the chart's renders (each has a test reproducing it alone, in
-# tests/e2e/test_dataplane.py); a disagreement is only ever excused by one of these, named.
-KR_UNRESOLVED_NAMED_PORT = (
-    "kube-router v2.1.0 bug: a rule whose ports are all names that no pod it applies to declares "
-    "matches EVERY port (pkg/controllers/netpol/policy.go, processIngressRules/processEgressRules: "
-    "`len(rule.ports) == 0 && len(rule.namedPorts) == 0` is taken for a rule without ports)"
-)
-
-
-def kube_router_explains(a: Answer, objs: Sequence[Obj], model: Model, by_name: Mapping[str, Workload]) -> str:
-    """The named upstream defect that makes kube-router allow what the API denies, or ''. The lab's
-    pods declare no container ports, so every named port is unresolved."""
-    if not a.dataplane or a.documented:
-        return ""
-    s, d = by_name[a.probe.src], by_name[a.probe.dst]
-    for o in objs:
-        spec, ns = o["spec"], o["metadata"]["namespace"]
-        for direction, side, me, peer in (("ingress", "from", d, s), ("egress", "to", s, d)):
-            if me.is_outside or me.namespace != ns or not selector_matches(spec.get("podSelector"), me.labels):
-                continue
-            for rule in spec.get(direction) or []:
-                ports = rule.get("ports") or []
-                if not ports or not all(isinstance(p.get("port"), str) for p in ports):
-                    continue
-                peers = rule.get(side) or []
-                if direction == "egress" and not peers:
-                    continue  # no `to`: the name resolves to nothing, so nothing is opened
-                if not peers or any(model.k8s_peer(p, ns)(peer) for p in peers):
-                    return KR_UNRESOLVED_NAMED_PORT
-    return ""
 
 
 def grant_allows(grants: Sequence[tuple[Sequence[tuple[int, int]], str]], port: int) -> tuple[bool, str]:

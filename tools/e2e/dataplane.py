@@ -1,15 +1,19 @@
-"""The chart's policies enforced by a real NetworkPolicy dataplane (kube-router), probed with real
-TCP and UDP connections, and compared with the documented flows and nca's on the same fixture.
+"""The chart's policies enforced by real NetworkPolicy dataplanes (kube-router and Calico's felix,
+tools/e2e/engines.py), probed with real TCP and UDP connections, and compared with the documented
+flows and nca's on the same fixture, and with each other.
 
-    python -m tools.e2e.dataplane [--values my-env.yaml]     # `make dataplane [VALUES=...]`
+    python -m tools.e2e.dataplane [--engine kube-router|calico|both] [--values my-env.yaml]
+                                                  # `make dataplane [ENGINE=...] [VALUES=...]`
 
 For each case (a values file, tools/e2e/cases.py): render the chart, build the fixture the nca
 check builds (tools.connectivity.cluster.cluster_for), place every fixture pod and every named block
 of the outside world in the lab (tools/e2e/lab.py) as a Pod the API server knows (tools/e2e/kube.py),
-apply only what changed, wait until kube-router enforces it (a canary policy flips), and probe every
-source -> destination:port. Three answers per probe (tools/e2e/answers.py): documented
+apply only what changed, wait until the engine enforces it (a canary policy flips), and probe every
+source -> destination:port. Three answers per probe and engine (tools/e2e/answers.py): documented
 (tools.connectivity.model.Model: facts + values), nca (the same analysis `make verify` runs) and the
-dataplane; any disagreement names the probe and who disagrees (tools/e2e/truth_table.py).
+engine's; any disagreement names the probe and who disagrees (tools/e2e/truth_table.py). With both
+engines, every case runs on each (one lab after the other), and the four answers of each probe are
+compared: an engine disagreement fails the run too.
 """
 
 from __future__ import annotations
@@ -31,31 +35,48 @@ from tools.connectivity.cluster import Cluster, Workload
 from tools.connectivity.engine import Result
 from tools.connectivity.intervals import IpAtom
 from tools.connectivity.model import Model
+from tools.e2e import lab as labmod
 from tools.e2e.answers import (
     Answer,
     CaseReport,
     NcaIndex,
     PodAddressModel,
     Probe,
+    Row,
+    compare_engines,
     grant_allows,
-    kube_router_explains,
     probe_ports,
 )
-from tools.e2e.cases import Case, coverage_cases, prepare
+from tools.e2e.cases import Case, Prepared, coverage_cases, prepare
+from tools.e2e.engines import CHOICES, KUBE_ROUTER, Engine, engines
 from tools.e2e.kube import NODE, POD_RANGES, Kube, choose_pod_range, outside_address, parallel
-from tools.e2e.lab import Host, Lab, LabError
-from tools.e2e.truth_table import case_line, summary, truth_table
-from tools.paths import BIN, HELM
+from tools.e2e.lab import Host, Lab, LabError, pod_veth
+from tools.e2e.truth_table import case_line, engines_summary, engines_text, summary, truth_table
+from tools.paths import HELM
 from tools.values import Values, effective_values
 
 Obj = dict[str, Any]
-
-SERVICE_RANGE = "100.127.255.0/24"  # bookkeeping only: no Service traffic in the lab
 
 CANARY_NS = "epnp-canary"
 CANARY_PORTS = (1111, 2222)
 
 SETTLE_S = 1.0  # a disagreement must persist this long (pod informer lag: ms) before it counts
+# A denied probe: kube-router rejects at once, felix drops, so a denial costs the whole timeout
+# (probes wait side by side: tools/e2e/probe.py). An allowed connection on a veth takes well under
+# a millisecond; one slower than this reads as denied and is probed again, for longer, by _settle.
+DENY_TIMEOUT = 0.25
+RETRY_TIMEOUT = 1.0
+# The canary: a probe to the newly opened port every SYNC_STEP seconds, each given DENY_TIMEOUT,
+# so a drop costs no resolution: the first to connect dates the enforcement.
+SYNC_STEP = 0.005
+
+
+def unavailable(engine_list: Sequence[Engine] = (KUBE_ROUTER,)) -> str | None:
+    """Why a lab with these engines cannot run here, or None."""
+    why = labmod.unavailable()
+    for e in engine_list:
+        why = why or e.missing()
+    return why
 
 
 # ---------------------------------------------------------------- the dataplane
@@ -66,21 +87,26 @@ def in_canary_namespace(obj: Obj) -> bool:
 
 
 class Dataplane:
-    """A lab with kube-router enforcing, the fixture placed case by case."""
+    """A lab with one engine enforcing, the fixture placed case by case."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, engine: Engine = KUBE_ROUTER) -> None:
         assert lab.cp is not None
         self.lab = lab
+        self.engine = engine
         self.kube = Kube(lab.cp.client, lab.node_ip)
         self.served: dict[str, tuple[set[int], set[int]]] = {}
         self.latencies: list[float] = []
         self._canary = 0
+        self.first_sync = 0.0
 
     @classmethod
-    def start(cls, pod_cidr: str = POD_RANGES[0]) -> Dataplane:
+    def start(cls, pod_cidr: str = POD_RANGES[0], engine: Engine = KUBE_ROUTER) -> Dataplane:
+        why = engine.missing()
+        if why:
+            raise LabError(why)
         lab = Lab.start(pod_cidr)
         try:
-            dp = cls(lab)
+            dp = cls(lab, engine)
             dp._start()
         except BaseException:
             lab.stop()
@@ -91,33 +117,15 @@ class Dataplane:
         lab, cp = self.lab, self.lab.cp
         assert cp is not None
         self.kube.create_node()
-        lab.spawn(
-            "kube-router",
-            [
-                "ip",
-                "netns",
-                "exec",
-                lab.node,
-                str(BIN / "kube-router"),
-                f"--kubeconfig={cp.kubeconfig}",
-                f"--hostname-override={NODE}",
-                "--run-firewall=true",
-                "--run-router=false",
-                "--run-service-proxy=false",
-                f"--service-cluster-ip-range={SERVICE_RANGE}",
-                "--health-port=0",
-                "--metrics-port=0",
-                "-v=1",
-            ],
-            env={"NODE_NAME": NODE, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-        # the canary: a pod whose policy the lab flips to tell when kube-router has caught up
+        self.engine.prepare(cp.client)
+        self.engine.spawn(lab, cp.kubeconfig, NODE)
+        # the canary: a pod whose policy the lab flips to tell when the engine has caught up
         self.kube.namespace(CANARY_NS, {})
-        canary, client = lab.add_hosts([("canary", None), ("canary-client", None)])
-        lab.agent.serve(canary, "canary", CANARY_PORTS, [])
-        self.kube.pod("canary", CANARY_NS, "canary", {"app": "canary"}, canary.ip)
-        self.canary, self.canary_client = canary, client
-        self.sync(timeout=60)
+        (client,) = lab.add_hosts([("canary-client", None)])
+        self.canary = self.add_pod("canary", CANARY_NS, "canary", {"app": "canary"})
+        lab.agent.serve(self.canary, "canary", CANARY_PORTS, [])
+        self.canary_client = client
+        self.first_sync = self.sync(timeout=60)
 
     def stop(self) -> None:
         self.lab.stop()
@@ -127,6 +135,25 @@ class Dataplane:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def add_pod(
+        self,
+        key: str,
+        ns: str,
+        name: str,
+        labels: Mapping[str, str],
+        ip: str | None = None,
+        ports: Sequence[Mapping[str, Any]] = (),
+    ) -> Host:
+        """A pod: its host (veth named as felix expects) and its Pod object on the lab's node."""
+        (h,) = self.lab.add_hosts([(key, ip)], veths={key: pod_veth(ns, name)})
+        self.kube.namespace(ns, self.kube.ns_labels.get(ns, {}))
+        self.kube.pod(key, ns, name, labels, h.ip, ports)
+        return h
+
+    def remove_pods(self, keys: Sequence[str]) -> None:
+        parallel(self.kube.delete_pod, [k for k in keys if k in self.kube.pods])
+        self.lab.remove_hosts([k for k in keys if k in self.lab.hosts])
 
     def helm(self, *args: str) -> str:
         """helm (v4) against the lab's API server, from inside the node namespace (inherited)."""
@@ -160,40 +187,42 @@ class Dataplane:
         }
 
     def sync(self, timeout: float = 20) -> float:
-        """Flip the canary's open port and wait until kube-router enforces the flip: everything
+        """Flip the canary's open port and wait until the engine enforces the flip: everything
         written to the API server before it is enforced too (one watch stream, in order).
-        Returns the seconds from the write to the enforcement."""
+        Returns the seconds from the write to the enforcement.
+
+        The newly opened port connecting dates the flip. While the canary's policy is new (the
+        first sync, or after someone deleted it) an open port may only mean no policy at all, so
+        then the old port must be denied too."""
         self._canary += 1
         new, old = CANARY_PORTS[self._canary % 2], CANARY_PORTS[(self._canary + 1) % 2]
         c = self.kube.c
         path = f"/apis/networking.k8s.io/v1/namespaces/{CANARY_NS}/networkpolicies/canary"
         status, cur = c.request("GET", path)
         body = self._canary_policy(new)
-        t0 = time.perf_counter()
         if status == 404:
             c.create(body)
         else:
             body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
             c.call("PUT", path, body)
         t0 = time.perf_counter()
-        want = ["canary", "refused"]
+        fresh = status == 404
+        batch = int(DENY_TIMEOUT / SYNC_STEP)
         got: list[str] = []
+        agent, src, dst = self.lab.agent, self.canary_client.netns, self.canary.ip
         while time.perf_counter() - t0 < timeout:
-            got = self.lab.agent.probe(
-                [
-                    (self.canary_client.netns, self.canary.ip, new, "tcp"),
-                    (self.canary_client.netns, self.canary.ip, old, "tcp"),
-                ],
-                0.5,
-            )
-            if got == want:
-                dt = time.perf_counter() - t0
-                self.latencies.append(dt)
-                return dt
-            time.sleep(0.005)
+            t_batch = time.perf_counter()
+            got = agent.probe([(src, dst, new, "tcp")] * batch, DENY_TIMEOUT, interval=SYNC_STEP, stop_on="canary")
+            if "canary" not in got:
+                continue
+            dt = t_batch - t0 + got.index("canary") * SYNC_STEP
+            if fresh and agent.probe([(src, dst, old, "tcp")], DENY_TIMEOUT)[0] not in ("refused", "timeout"):
+                continue  # no policy enforced yet: everything is open
+            self.latencies.append(dt)
+            return dt
         raise LabError(
-            f"kube-router did not enforce the canary within {timeout}s (probes: {got})\n"
-            + self.lab.log_tail("kube-router")
+            f"{self.engine.name} did not enforce the canary within {timeout}s (probes: {sorted(set(got))})\n"
+            + self.lab.log_tail(self.engine.log)
         )
 
     # ---------------------------------------------------------------- fixture placement
@@ -216,7 +245,8 @@ class Dataplane:
                 (k, k.removeprefix("ip:").split("=")[0] if k.startswith("ip:") else None)
                 for k in want
                 if k not in lab.hosts
-            ]
+            ],
+            veths={k: pod_veth(w.namespace, w.name) for k, (_, w) in want.items() if isinstance(w, Workload)},
         )
         for name, labels in cluster.namespaces.items():
             kube.namespace(name, labels)
@@ -277,7 +307,9 @@ class Dataplane:
         answers = self.probe_case(values, cluster, hosts, ports, model, nca, objs)
         phase("probe+compare")
         phases["probe"] = self.lab.agent.probe_seconds - probe_s
-        return CaseReport(case, answers, cluster, time.perf_counter() - t0, sync * 1000, writes, phases=phases)
+        return CaseReport(
+            case, answers, cluster, self.engine.answer, time.perf_counter() - t0, sync * 1000, writes, phases=phases
+        )
 
     def probe_case(
         self,
@@ -328,25 +360,28 @@ class Dataplane:
             note = ""
             if alt != doc and dp == alt:
                 note = "an ipBlock of the values covers a pod address: matching pod IPs is implementation-defined"
-            answers.append(Answer(p, doc, got, dp, why, note))
+            answers.append(Answer(p, doc, got, dp, why, note, self.engine.answer))
+        self._settle(answers, hosts)
         for a in answers:
             if not a.note:
-                a.note = kube_router_explains(a, objs, model, by_name)
-        self._settle(answers, hosts)
+                a.note = self.engine.explains(a, objs, model, by_name)
         return answers
 
     def _settle(self, answers: list[Answer], hosts: Mapping[str, Host]) -> None:
-        # a disagreement must persist: pods are watched on another stream than policies
+        # a disagreement must persist: pods are watched on another stream than policies, and a
+        # connection slower than DENY_TIMEOUT is given RETRY_TIMEOUT
         deadline = time.perf_counter() + SETTLE_S
-        while (
-            odd := [a for a in answers if a.dataplane != a.documented and not a.note]
-        ) and time.perf_counter() < deadline:
-            time.sleep(0.2)
-            for a, dp in zip(odd, self._dataplane([a.probe for a in odd], hosts), strict=True):
+        while odd := [a for a in answers if a.dataplane != a.documented and not a.note]:
+            for a, dp in zip(odd, self._dataplane([a.probe for a in odd], hosts, RETRY_TIMEOUT), strict=True):
                 a.dataplane = dp
+            if time.perf_counter() > deadline:
+                return
+            time.sleep(0.2)
 
-    def _dataplane(self, probes: Sequence[Probe], hosts: Mapping[str, Host]) -> list[bool]:
-        raw = self.lab.agent.probe([(hosts[p.src].netns, hosts[p.dst].ip, p.port, p.proto) for p in probes], 1.0)
+    def _dataplane(
+        self, probes: Sequence[Probe], hosts: Mapping[str, Host], timeout: float = DENY_TIMEOUT
+    ) -> list[bool]:
+        raw = self.lab.agent.probe([(hosts[p.src].netns, hosts[p.dst].ip, p.port, p.proto) for p in probes], timeout)
         out = []
         dead = []
         for p, r in zip(probes, raw, strict=True):
@@ -360,7 +395,7 @@ class Dataplane:
         # a denial and a dead server both read "refused": the node itself is always let through
         if dead:
             seen = sorted({(p.dst, p.port, p.proto) for p in dead})
-            check = self.lab.agent.probe([(None, hosts[d].ip, port, proto) for d, port, proto in seen], 1.0)
+            check = self.lab.agent.probe([(None, hosts[d].ip, port, proto) for d, port, proto in seen], RETRY_TIMEOUT)
             broken = [f"{d}:{port}/{proto}: {r}" for (d, port, proto), r in zip(seen, check, strict=True) if r != d]
             if broken:
                 raise LabError("servers not answering the node: " + ", ".join(broken[:10]))
@@ -368,59 +403,110 @@ class Dataplane:
 
 
 def run_cases(
-    cases: Sequence[Case], dp: Dataplane | None = None, on_report: Callable[[CaseReport], None] | None = None
+    cases: Sequence[Case],
+    dp: Dataplane | None = None,
+    on_report: Callable[[CaseReport], None] | None = None,
+    engine: Engine = KUBE_ROUTER,
 ) -> list[CaseReport]:
+    """Every case on one engine (in `dp`, or a lab of its own)."""
     prepared, nca_future, pool = prepare(cases)
+    try:
+        return run_prepared(prepared, nca_future.result, engine, dp, on_report)
+    finally:
+        pool.shutdown()
+
+
+def run_prepared(
+    prepared: Sequence[Prepared],
+    results: Callable[[], Sequence[Result]],
+    engine: Engine = KUBE_ROUTER,
+    dp: Dataplane | None = None,
+    on_report: Callable[[CaseReport], None] | None = None,
+) -> list[CaseReport]:
+    """Rendered cases on one engine; `results` gives nca's answers (waited for once the lab runs)."""
     own = dp is None
     try:
         if dp is None:
-            dp = Dataplane.start(choose_pod_range(o for p in prepared for o in p.objs))
-        results = nca_future.result()
+            dp = Dataplane.start(choose_pod_range(o for p in prepared for o in p.objs), engine)
         reports = []
-        for p, res in zip(prepared, results, strict=True):
+        for p, res in zip(prepared, results(), strict=True):
             rep = dp.run_case(p.case, p.objs, p.cluster, res)
             reports.append(rep)
             if on_report:
                 on_report(rep)
         return reports
     finally:
-        pool.shutdown()
         if own and dp is not None:
             dp.stop()
+
+
+def run_engines(
+    cases: Sequence[Case],
+    engine_list: Sequence[Engine],
+    on_report: Callable[[CaseReport], None] | None = None,
+) -> tuple[dict[str, list[CaseReport]], list[Row]]:
+    """Every case on each engine, one lab after the other (cases rendered and given to nca once);
+    returns each engine's reports (by its name) and the probes compared across engines."""
+    prepared, nca_future, pool = prepare(cases)
+    try:
+        runs = {e.name: run_prepared(prepared, nca_future.result, e, on_report=on_report) for e in engine_list}
+    finally:
+        pool.shutdown()
+    by_answer = {e.answer: runs[e.name] for e in engine_list}
+    return runs, compare_engines(by_answer) if len(engine_list) > 1 else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--values", type=Path, help="one values file (as for helm --values); default: every coverage case")
     ap.add_argument(
+        "--engine", choices=CHOICES, default="both", help="the dataplane(s) to run every case on (default: both)"
+    )
+    ap.add_argument(
         "--tables",
         choices=("first", "all", "none"),
         default="first",
-        help="truth tables to print (default: the first case's, and every case with a disagreement)",
+        help="truth tables to print (default: the first case's per engine, and every case with a disagreement)",
     )
     args = ap.parse_args(argv)
     cases = [Case(str(args.values), yaml.safe_load(args.values.read_text()) or {})] if args.values else coverage_cases()
+    engine_list = engines(args.engine)
+    why = unavailable(engine_list)
+    if why:
+        print(f"dataplane: cannot run here: {why}", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
-    printed = 0
+    printed: dict[str, int] = {}
 
     def show(rep: CaseReport) -> None:
-        nonlocal printed
-        if args.tables == "all" or (args.tables == "first" and printed == 0) or rep.disagreements:
+        n = printed.setdefault(rep.engine, 0)
+        if args.tables == "all" or (args.tables == "first" and n == 0) or rep.disagreements:
             print(truth_table(rep) + "\n", flush=True)
-            printed += 1
+            printed[rep.engine] = n + 1
         print(case_line(rep), flush=True)
 
-    reports = run_cases(cases, on_report=show)
-    probes = sum(len(r.answers) for r in reports)
-    lat = [r.sync_ms for r in reports]
-    print(
-        f"\n{probes} probes, {time.perf_counter() - t0:.1f} s in all; enforcement after a change: "
-        f"median {statistics.median(lat):.0f} ms, max {max(lat):.0f} ms"
-    )
-    nca_off = sum(1 for r in reports for a in r.answers if not a.note and a.nca != a.dataplane)
-    print(f"nca disagrees with the dataplane on {nca_off} probes")
-    print(summary(reports))
-    return 1 if any(r.disagreements for r in reports) else 0
+    runs, rows = run_engines(cases, engine_list, on_report=show)
+    print(f"\n{time.perf_counter() - t0:.1f} s in all")
+    failed = False
+    for e in engine_list:
+        reports = runs[e.name]
+        lat = [r.sync_ms for r in reports]
+        nca_off = sum(1 for r in reports for a in r.answers if not a.note and a.nca != a.dataplane)
+        print(
+            f"{e.title}: {sum(len(r.answers) for r in reports)} probes; enforcement after a change: median "
+            f"{statistics.median(lat):.0f} ms, max {max(lat):.0f} ms; nca disagrees with it on {nca_off} probes"
+        )
+        failed |= any(r.disagreements for r in reports)
+    if rows:
+        text = engines_text(rows)
+        if text:
+            print(text)
+        failed |= any(r.disagree for r in rows)
+    for e in engine_list:
+        print(summary(runs[e.name], e.title))
+    if rows:
+        print(engines_summary(rows))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ Obj = dict[str, Any]
 
 NODE = "epnp-lab-node"
 # Pod address ranges, the first that no CIDR of the case's policies touches (an ipBlock matching a pod
-# address is left to the implementation by the API; kube-router matches it, nca's model does not).
+# address is left to the implementation by the API; kube-router and felix match it, nca's model does not).
 POD_RANGES = ("100.64.0.0/16", "100.96.0.0/16", "198.18.0.0/16", "172.31.0.0/16", "10.244.0.0/16")
 # Outside addresses picked first when their block allows (documentation ranges, RFC 5737).
 OUTSIDE_FIRST = ("203.0.113.10", "198.51.100.10", "192.0.2.10")

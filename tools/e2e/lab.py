@@ -4,12 +4,14 @@
         lab.add_hosts([("ep/ep-operator", "100.64.0.2"), ...])
         lab.agent.serve(...); lab.agent.probe(...)
 
-Layout: the node namespace holds etcd, kube-apiserver, kube-router, the probe agent and
-all iptables/ipset state, with ip_forward=1 and no ICMP rate limit there only; the node's address
-sits on its `lo`. Each pod (or outside peer) is a namespace with `eth0`, a /32 and a default route
-to the node's address (onlink), and the node routes that /32 to the pod's veth: Calico's layout,
-no bridge. The veth pair is created inside the node namespace with its peer end created straight
-in the pod's, so nothing ever exists in the host's namespace.
+Layout: the node namespace holds etcd, kube-apiserver, the dataplane engine
+(tools/e2e/engines.py: kube-router or Calico's felix), the probe agent and all iptables/ipset
+state, with ip_forward=1 and no ICMP rate limit there only; the node's address sits on its `lo`.
+Each pod (or outside peer) is a namespace with `eth0`, a /32 and a default route to the node's
+address (onlink), and the node routes that /32 to the pod's veth: Calico's layout, no bridge, and
+Calico's names for a pod's veth (`pod_veth`; other hosts' never start with `cali`). The veth pair
+is created inside the node namespace with its peer end created straight in the pod's, so nothing
+ever exists in the host's namespace.
 
 The calling thread enters the node namespace for the lab's lifetime: whatever it starts inherits
 it, so tools/e2e/controlplane.py starts etcd and kube-apiserver there unchanged, and helm and the API
@@ -24,6 +26,7 @@ SIGKILLed run) are swept on the next start, after killing any process still insi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import os
@@ -49,7 +52,7 @@ PREFIX = "epnp-dp-"  # every network namespace the lab creates: epnp-dp-<pid>-<n
 TMP_PREFIX = "epnp-dataplane-"
 NODE_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
-    # denials are ICMP rejects; rate-limited, every other one would read as a 1 s timeout
+    # kube-router's denials are ICMP rejects; rate-limited, every other one would read as a timeout
     "net.ipv4.icmp_ratelimit": "0",
     "net.ipv4.icmp_ratemask": "0",
 }
@@ -60,7 +63,7 @@ class LabError(RuntimeError):
 
 
 def unavailable() -> str | None:
-    """Why the lab cannot run here, or None."""
+    """Why the lab cannot run here, or None (an engine's own binary: tools.e2e.dataplane.unavailable)."""
     if os.geteuid() != 0:
         return "not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)"
     for tool in ("ip", "iptables", "ipset"):
@@ -68,7 +71,7 @@ def unavailable() -> str | None:
             return f"`{tool}` not found (Debian: iproute2, iptables, ipset; `make tools` installs them)"
     if not Path("/proc/thread-self/ns/net").exists():
         return "no network namespaces in this kernel"
-    for b in ("kube-router", "etcd", "kube-apiserver", "helm"):
+    for b in ("etcd", "kube-apiserver", "helm"):
         if not os.access(BIN / b, os.X_OK):
             return f"{BIN / b} missing: run `make tools`"
     return None
@@ -114,6 +117,13 @@ def sweep() -> list[str]:
     return gone
 
 
+def pod_veth(namespace: str, pod: str) -> str:
+    """The node-side veth name of a pod: felix finds a pod's interface by this name (libcalico-go,
+    lib/backend/k8s/conversion/workload_endpoint_default.go, VethNameForWorkload: `cali` + the first
+    11 hex digits of sha1("<namespace>.<pod>")); kube-router goes by address and ignores it."""
+    return "cali" + hashlib.sha1(f"{namespace}.{pod}".encode()).hexdigest()[:11]
+
+
 @dataclass(frozen=True)
 class Host:
     key: str  # the caller's name for it, e.g. "ep/ep-operator" or "outside"
@@ -157,10 +167,24 @@ class Agent:
     def unserve(self, host: Host) -> None:
         self.call({"op": "unserve", "netns": host.netns})
 
-    def probe(self, probes: Sequence[tuple[str | None, str, int, str]], timeout: float = 1.0) -> list[str]:
-        """[(source netns or None for the node, destination IP, port, "tcp"|"udp")] -> answers."""
+    def probe(
+        self,
+        probes: Sequence[tuple[str | None, str, int, str]],
+        timeout: float = 0.25,
+        interval: float = 0.0,
+        stop_on: str | None = None,
+    ) -> list[str]:
+        """[(source netns or None for the node, destination IP, port, "tcp"|"udp")] -> answers.
+        A denial may be a drop (felix), costing the whole timeout: probes run side by side. With
+        `interval`, probe i starts at i*interval; with `stop_on`, none starts after one answered
+        that name (those answer "")."""
         t0 = time.perf_counter()
-        out: list[str] = self.call({"op": "probe", "timeout": timeout, "probes": [list(p) for p in probes]})["results"]
+        cmd: dict[str, Any] = {"op": "probe", "timeout": timeout, "probes": [list(p) for p in probes]}
+        if interval:
+            cmd["interval"] = interval
+        if stop_on is not None:
+            cmd["stop_on"] = stop_on
+        out: list[str] = self.call(cmd)["results"]
         self.probe_seconds += time.perf_counter() - t0
         self.probes += len(probes)
         return out
@@ -230,14 +254,20 @@ class Lab:
     def next_ip(self) -> str:
         return next(self._addresses)
 
-    def add_hosts(self, hosts: Sequence[tuple[str, str | None]]) -> list[Host]:
-        """(key, ip or None for the next pod address) -> hosts, each in its own namespace, routed."""
+    def add_hosts(self, hosts: Sequence[tuple[str, str | None]], veths: Mapping[str, str] | None = None) -> list[Host]:
+        """(key, ip or None for the next pod address) -> hosts, each in its own namespace, routed.
+        veths: key -> the node-side veth's name (a pod's `pod_veth`); others get `v<n>`."""
         made: list[Host] = []
+        names = {h.veth for h in self.hosts.values()}
         for key, ip in hosts:
             if key in self.hosts:
                 raise LabError(f"host {key!r} exists")
             self._count += 1
-            made.append(Host(key, f"{self.tag}{self._count}", ip or self.next_ip(), f"v{self._count}"))
+            veth = (veths or {}).get(key) or f"v{self._count}"
+            if veth in names:
+                raise LabError(f"host {key!r}: veth {veth} exists (the same pod twice?)")
+            names.add(veth)
+            made.append(Host(key, f"{self.tag}{self._count}", ip or self.next_ip(), veth))
         if not made:
             return []
         self._add_netns([h.netns for h in made])
