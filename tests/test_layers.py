@@ -29,6 +29,8 @@ LAYERS = {
     "tools.values_schema": "base",
     # `kubectl get -o yaml` output read as objects (the live cluster's policies, pods, namespaces)
     "tools.kubelist": "base",
+    # the chart at an earlier commit of the clone (git, no checkout)
+    "tools.chart_history": "base",
     # chart values as helm sees them, and the values scenarios the checks share
     "tools.values": "values",
     "tools.scenarios": "values",

@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import io
-import subprocess
 import sys
-import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -38,12 +35,13 @@ from typing import Any
 import yaml
 
 from tools import facts, kubelist
+from tools.chart_history import HistoryError, chart_at, version_commit
 from tools.connectivity.cluster import Cluster, cluster_for, union
 from tools.connectivity.engine import PROTOCOL_NUMBERS, Scenario, SemanticDiff, analyze
 from tools.connectivity.intervals import Interval, merge_intervals, subtract
 from tools.connectivity.rules import Manifest, RuleNames, read_manifest
 from tools.connectivity.why import ALL_PORTS, OTHER, End, Key, Policies, pieces, port_map
-from tools.paths import CHART, ROOT
+from tools.paths import CHART
 from tools.policy import normal
 from tools.render import NAMESPACE, RenderError, helm_template
 from tools.values import Values, effective_values, get, put
@@ -53,7 +51,7 @@ ANYWHERE = "anywhere"
 HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name"
 
 
-class DiffError(Exception):
+class DiffError(HistoryError):
     """Bad input: a file that is neither values nor a snapshot, a git ref that does not resolve,
     values the chart refuses. The message says which."""
 
@@ -73,49 +71,6 @@ class Side:
     manifest: Manifest | None = None
     kept: list[str] = field(default_factory=list)  # a snapshot's foreign policies carried over
     chart: Path = CHART
-
-
-def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise DiffError(f"git {' '.join(args)}: {proc.stderr.strip()}")
-    return proc.stdout
-
-
-def _chart_files(repo: Path, commit: str) -> list[str]:
-    """charts/<name>/Chart.yaml of every chart in the commit."""
-    listed = _git(repo, "ls-tree", "-r", "--name-only", commit, "charts/").split()
-    return sorted(p for p in listed if p.count("/") == 2 and p.endswith("/Chart.yaml"))
-
-
-def chart_at(ref: str, into: Path, repo: Path = ROOT) -> tuple[Path, str]:
-    """The chart as commit `ref` of the clone has it, extracted into `into` (git archive, no checkout),
-    and the commit."""
-    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True)
-    if proc.returncode != 0:
-        raise DiffError(f"FROM_REF={ref}: not a commit of the clone at {repo}")
-    commit = proc.stdout.decode().strip()
-    charts = [str(Path(p).parent) for p in _chart_files(repo, commit)]
-    if not charts:
-        raise DiffError(f"FROM_REF={ref}: commit {commit[:12]} has no chart under charts/")
-    chosen = next((c for c in charts if Path(c).name == CHART.name), charts[0])
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, chosen], capture_output=True)
-    if archive.returncode != 0:
-        raise DiffError(f"FROM_REF={ref}: git archive: {archive.stderr.decode().strip()}")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
-    return into / chosen, commit
-
-
-def version_commit(version: str, repo: Path = ROOT) -> str:
-    """The last commit of the clone's main line (first parents from HEAD) whose chart has `version`:
-    the parent of the commit that moved Chart.yaml's version past it, or HEAD if none did."""
-    commits = _git(repo, "rev-list", "--first-parent", "HEAD", "--", "charts/*/Chart.yaml").split()
-    for i, c in enumerate(commits):
-        for path in _chart_files(repo, c):
-            if str(yaml.safe_load(_git(repo, "show", f"{c}:{path}")).get("version")) == version:
-                return commits[i - 1] + "^" if i else "HEAD"
-    raise DiffError(f"FROM_VERSION={version}: no commit of this clone has the chart at version {version}")
 
 
 def _load_docs(path: Path) -> list[Any]:

@@ -82,6 +82,12 @@ def unavailable(engine_list: Sequence[Engine] = (KUBE_ROUTER,)) -> str | None:
 # ---------------------------------------------------------------- the dataplane
 
 
+def pod_name(w: Workload) -> str:
+    """The Pod's name for a fixture workload: a union of two fixtures names a pod both place
+    differently `name@namespace` or `name@from` (tools.connectivity.cluster.union), not a DNS label."""
+    return w.name.replace("@", "--")
+
+
 def in_canary_namespace(obj: Obj) -> bool:
     return bool(obj["metadata"]["namespace"] == CANARY_NS)
 
@@ -186,16 +192,10 @@ class Dataplane:
             },
         }
 
-    def sync(self, timeout: float = 20) -> float:
-        """Flip the canary's open port and wait until the engine enforces the flip: everything
-        written to the API server before it is enforced too (one watch stream, in order).
-        Returns the seconds from the write to the enforcement.
-
-        The newly opened port connecting dates the flip. While the canary's policy is new (the
-        first sync, or after someone deleted it) an open port may only mean no policy at all, so
-        then the old port must be denied too."""
+    def _write_canary(self) -> tuple[int, bool]:
+        """Flip the canary's open port; returns the newly opened port and whether the policy was new."""
         self._canary += 1
-        new, old = CANARY_PORTS[self._canary % 2], CANARY_PORTS[(self._canary + 1) % 2]
+        new = CANARY_PORTS[self._canary % 2]
         c = self.kube.c
         path = f"/apis/networking.k8s.io/v1/namespaces/{CANARY_NS}/networkpolicies/canary"
         status, cur = c.request("GET", path)
@@ -205,8 +205,24 @@ class Dataplane:
         else:
             body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
             c.call("PUT", path, body)
+        return new, status == 404
+
+    def write_canary(self) -> int:
+        """Flip the canary without waiting: the caller probes the returned port itself (everything
+        written before is enforced once it connects)."""
+        return self._write_canary()[0]
+
+    def sync(self, timeout: float = 20) -> float:
+        """Flip the canary's open port and wait until the engine enforces the flip: everything
+        written to the API server before it is enforced too (one watch stream, in order).
+        Returns the seconds from the write to the enforcement.
+
+        The newly opened port connecting dates the flip. While the canary's policy is new (the
+        first sync, or after someone deleted it) an open port may only mean no policy at all, so
+        then the old port must be denied too."""
+        new, fresh = self._write_canary()
+        old = CANARY_PORTS[0] if new == CANARY_PORTS[1] else CANARY_PORTS[1]
         t0 = time.perf_counter()
-        fresh = status == 404
         batch = int(DENY_TIMEOUT / SYNC_STEP)
         got: list[str] = []
         agent, src, dst = self.lab.agent, self.canary_client.netns, self.canary.ip
@@ -246,7 +262,7 @@ class Dataplane:
                 for k in want
                 if k not in lab.hosts
             ],
-            veths={k: pod_veth(w.namespace, w.name) for k, (_, w) in want.items() if isinstance(w, Workload)},
+            veths={k: pod_veth(w.namespace, pod_name(w)) for k, (_, w) in want.items() if isinstance(w, Workload)},
         )
         for name, labels in cluster.namespaces.items():
             kube.namespace(name, labels)
@@ -254,7 +270,7 @@ class Dataplane:
             kube.namespace(o["metadata"]["namespace"], cluster.namespaces.get(o["metadata"]["namespace"], {}))
         out: dict[str, Host] = {}
         parallel(
-            lambda kw: kube.pod(kw[0], kw[1].namespace, kw[1].name, kw[1].labels, lab.hosts[kw[0]].ip),
+            lambda kw: kube.pod(kw[0], kw[1].namespace, pod_name(kw[1]), kw[1].labels, lab.hosts[kw[0]].ip),
             [(k, what) for k, (_, what) in want.items() if isinstance(what, Workload)],
         )
         for k, (name, _what) in want.items():

@@ -1,0 +1,558 @@
+"""The chart's transitions on real dataplanes, probed while helm runs: does any flow that should stay
+allowed (or stay denied) through an install, upgrade, rollback or uninstall flip, and for how long?
+
+    python -m tools.e2e.lifecycle [--engine kube-router|calico|both] [--repeat N] [--short]
+                                                  # `make dataplane-lifecycle [ENGINE=] [REPEAT=]`
+
+One lab per engine (tools/e2e/dataplane.py), one release, a chain of steps (`steps()`), each a
+helm command from one state (a chart and its values, or nothing installed) to the next. Per step:
+the fixture of both states is placed (tools.connectivity.cluster.union), each probe's documented
+answer before and after is taken from the documented model (tools.connectivity.model.Model; with
+nothing installed, everything is open), and the dataplane is checked to give both steady answers
+(before helm starts; after it returns and the engine has enforced all it wrote). A probe whose
+answer is the same before and after is *promised*: while helm runs and until the engine catches
+up, it is probed round after round, and every round that answers otherwise is part of a *window*
+(that flow, that long). Upgrades and rollbacks are promised gapless; an install (from nothing) and
+an uninstall are measured and reported apart: helm creates and deletes one kind's objects in
+parallel (helm v4.3.1 pkg/kube/client.go, batchPerform), so no chart can order them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import ipaddress
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.chart_history import chart_at, version_commit
+from tools.connectivity.cluster import Cluster, Workload, cluster_for, union
+from tools.connectivity.model import Model
+from tools.e2e.answers import PodAddressModel, Probe, grant_allows, probe_ports
+from tools.e2e.dataplane import Dataplane, unavailable
+from tools.e2e.engines import CHOICES, Engine, engines
+from tools.e2e.kube import choose_pod_range
+from tools.e2e.lab import Host, LabError
+from tools.paths import CHART, HELM, ROOT
+from tools.render import NAMESPACE, helm_template, parse
+from tools.scenarios import FULL_PAGE, GROUP_SWITCHES
+from tools.values import Values, effective_values, get, updated
+
+Obj = dict[str, Any]
+RELEASE = "epnp"
+PROMISED = ("upgrade", "rollback")  # the ops the chart promises gapless
+ROUND_TIMEOUT = 0.1  # an allowed connection on a veth takes well under 1 ms; felix drops a denied one
+CONFIRM_TIMEOUT = 1.0  # a denied answer in a round is confirmed with a longer probe at once
+TAIL_ROUNDS = 2  # rounds after the engine enforced the last write (the canary), before the step ends
+HELM_TIMEOUT = 120
+
+
+# ---------------------------------------------------------------- states and steps
+
+
+@dataclass(frozen=True)
+class State:
+    label: str
+    values: Values | None = None  # the user's overrides; None: the release is not installed
+    chart: Path = CHART
+
+    @property
+    def installed(self) -> bool:
+        return self.values is not None
+
+
+NOTHING = State("nothing installed")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    op: str  # install | upgrade | rollback | uninstall
+    after: State  # for a rollback: the state rolled back to (the runner checks helm's revision)
+
+    @property
+    def promised(self) -> bool:
+        return self.op in PROMISED
+
+
+DENY: Values = {"denyAllIngress": {"enabled": True}}
+
+
+def _with(values: Values, *pairs: tuple[str, Any]) -> Values:
+    v = copy.deepcopy(values)
+    for k, x in pairs:
+        v = updated(v, k, x)
+    return v
+
+
+def _example(name: str) -> Values:
+    return yaml.safe_load((CHART / "examples" / f"{name}.yaml").read_text()) or {}
+
+
+def old_chart(version: str, into: Path) -> Path:
+    """The chart as the last commit at `version` has it (`make diff FROM_VERSION=`'s reader)."""
+    chart, _ = chart_at(version_commit(version, ROOT), into)
+    return chart
+
+
+def steps(old: Path | None = None, short: bool = False) -> list[Step]:
+    """The chain, from nothing installed back to nothing. `old`: the previous chart version's
+    directory (its upgrade step is left out without it). `short`: the form `make test` runs."""
+    full = copy.deepcopy(FULL_PAGE)  # deny-all + metrics: the whole page
+    three = _example("three-flink-deployments")
+    deps = get(effective_values(three), "flink.deployments")
+    renamed = copy.deepcopy(deps)
+    renamed[1]["name"] = "orders-enrichment-v2"
+    added = [*copy.deepcopy(deps), {"name": "late-arrivals", "namespace": "flink-jobs"}]
+    extra_a = {"from": [{"namespaceSelector": {"matchLabels": {"team": "sre"}}}], "ports": [{"port": 9999}]}
+    extra_b = {"from": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [{"port": 9998}]}
+    kafka_a = {"ports": [9092], "to": [{"cidr": "198.51.100.0/24"}]}
+    kafka_b = {"ports": [9092], "to": [{"cidr": "198.51.100.0/25"}, {"cidr": "203.0.113.0/24"}]}
+    egress = ("eventProcessing.instance.egress.enabled", True)
+    out = [
+        Step("install, defaults", "install", State("defaults", {})),
+        Step("upgrade: deny-all and metrics on together", "upgrade", State("whole page", full)),
+    ]
+    switches = GROUP_SWITCHES[:2] if short else GROUP_SWITCHES
+    ack = ("acknowledge.denyAllWithoutProductPolicies", True)
+    for sw in switches:
+        off = State(f"whole page, {sw} off", _with(full, (sw, False), ack))
+        out += [Step(f"upgrade: {sw} off under deny-all", "upgrade", off)]
+        out += [Step(f"upgrade: {sw} on again", "upgrade", State("whole page", full))]
+    out.append(Step("rollback: to the group off", "rollback", out[-2].after))
+    x1 = State("extra rule", _with(full, ("flink.jobmanager.extraIngress", [extra_a])))
+    x2 = State("two extra rules", _with(full, ("flink.jobmanager.extraIngress", [extra_a, extra_b])))
+    x3 = State("two extra rules, reordered", _with(full, ("flink.jobmanager.extraIngress", [extra_b, extra_a])))
+    x4 = State("second extra rule only", _with(full, ("flink.jobmanager.extraIngress", [extra_b])))
+    out += [
+        Step("upgrade: an extra rule added", "upgrade", x1),
+        Step("upgrade: a second extra rule added", "upgrade", x2),
+        Step("upgrade: extra rules reordered", "upgrade", x3),
+        Step("upgrade: the first extra rule removed", "upgrade", x4),
+    ]
+    k1 = State("Kafka egress", _with(full, egress, ("eventProcessing.instance.egress.kafka", kafka_a)))
+    k2 = State("Kafka egress, kafka.to edited", _with(full, egress, ("eventProcessing.instance.egress.kafka", kafka_b)))
+    out += [
+        Step("upgrade: EP egress with Kafka on", "upgrade", k1),
+        Step("upgrade: kafka.to edited", "upgrade", k2),
+        Step("rollback: kafka.to as before", "rollback", k1),
+        Step("upgrade: three Flink deployments", "upgrade", State("three deployments", three)),
+    ]
+    if not short:
+        out += [
+            Step(
+                "upgrade: a Flink deployment renamed",
+                "upgrade",
+                State("a deployment renamed", _with(three, ("flink.deployments", renamed))),
+            ),
+            Step(
+                "upgrade: a Flink deployment added",
+                "upgrade",
+                State("a deployment added", _with(three, ("flink.deployments", added))),
+            ),
+            Step("upgrade: the deployment removed", "upgrade", State("three deployments", three)),
+        ]
+    out += [
+        Step("uninstall", "uninstall", NOTHING),
+        Step("install, deny-all", "install", State("defaults + deny-all", DENY)),
+        Step("uninstall", "uninstall", NOTHING),
+        Step("install, three Flink deployments with deny-all", "install", State("three deployments", three)),
+    ]
+    if old is not None:
+        prev = State(f"deny-all, chart {old.parent.name}", DENY, old)
+        out += [
+            Step("uninstall", "uninstall", NOTHING),
+            Step("install the previous chart version, deny-all", "install", prev),
+            Step("upgrade: from the previous chart version", "upgrade", State("defaults + deny-all", DENY)),
+            Step("rollback: to the previous chart version", "rollback", prev),
+            Step("upgrade: from the previous chart version again", "upgrade", State("defaults + deny-all", DENY)),
+        ]
+    out.append(Step("uninstall", "uninstall", NOTHING))
+    return out
+
+
+# ---------------------------------------------------------------- one step's probes
+
+
+@dataclass
+class Window:
+    probe: Probe
+    expected: bool  # the promised answer (True: a documented flow; False: an undocumented one)
+    rounds: int  # rounds that answered otherwise
+    low_ms: float  # from the first wrong round's start to the last wrong round's end
+    high_ms: float  # from the last right round before it to the first right round after it
+
+    def line(self) -> str:
+        what = "documented flow denied" if self.expected else "undocumented flow allowed"
+        p = self.probe
+        return (
+            f"    window: {p.src} -> {p.dst}:{p.port}/{p.proto}: {what} for "
+            f"{self.low_ms:.0f}-{self.high_ms:.0f} ms ({self.rounds} rounds)"
+        )
+
+
+@dataclass
+class StepReport:
+    step: Step
+    engine: str
+    probes: int = 0  # probes sent while the step ran (rounds only)
+    promised: int = 0  # probes per round
+    rounds: int = 0
+    round_ms: float = 0.0  # median round time
+    helm_s: float = 0.0
+    enforced_ms: float = 0.0  # from helm's exit to the engine enforcing the canary written after it
+    windows: list[Window] = field(default_factory=list)
+    unsteady: list[str] = field(default_factory=list)  # steady answers unlike the documented ones
+
+    @property
+    def denied(self) -> int:
+        return sum(1 for w in self.windows if w.expected)
+
+    @property
+    def opened(self) -> int:
+        return sum(1 for w in self.windows if not w.expected)
+
+    def lines(self) -> list[str]:
+        head = (
+            f"  {self.step.name} ({self.step.op}{'' if self.step.promised else ', not promised'}): "
+            f"{self.probes} probes in {self.rounds} rounds of {self.promised} (a round every "
+            f"{self.round_ms:.0f} ms); helm {self.helm_s:.2f} s, enforced {self.enforced_ms:.0f} ms after; "
+            f"{len(self.windows) or 'no'} windows"
+        )
+        return [head, *(w.line() for w in self.windows), *(f"    unsteady: {u}" for u in self.unsteady)]
+
+
+def expected_answers(
+    state: State, probes: Sequence[Probe], cluster: Cluster, ips: dict[str, int]
+) -> tuple[list[bool], list[bool]]:
+    """Each probe's documented answer in `state`, and the answer an engine that also matches pod
+    addresses with the values' ipBlocks gives (implementation-defined: tools/e2e/answers.py)."""
+    if not state.installed:
+        return [True] * len(probes), [True] * len(probes)
+    values = effective_values(state.values)
+    cluster = as_deployed(cluster, values)
+    strict, loose = Model(values, cluster), PodAddressModel(values, cluster, ips)
+    by = {w.name: w for w in cluster.all_workloads()}
+    memo: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    doc, alt = [], []
+    for p in probes:
+        k = (p.src, p.dst, p.proto)
+        if k not in memo:
+            memo[k] = (
+                strict.allowed(by[p.src], by[p.dst], p.proto.upper()),
+                loose.allowed(by[p.src], by[p.dst], p.proto.upper()),
+            )
+        doc.append(grant_allows(memo[k][0], p.port)[0])
+        alt.append(grant_allows(memo[k][1], p.port)[0])
+    return doc, alt
+
+
+def as_deployed(cluster: Cluster, values: Values) -> Cluster:
+    """The fixture as `values` see it: a pod the values' own fixture does not place alike
+    (namespace, labels, role: the other state's operator in another namespace, a Flink deployment
+    renamed, added or removed) is nobody's there, like any unrelated pod: the policies select by
+    namespace and labels, and the documented model by role."""
+
+    def same(w: Workload) -> tuple[str, frozenset[tuple[str, str]], frozenset[str], str]:
+        return (w.namespace, frozenset(w.labels.items()), w.kinds, w.cell)
+
+    own = {same(w) for w in cluster_for(values).workloads}
+
+    def plain(w: Workload) -> Workload:
+        if w.kinds and same(w) not in own:
+            return dataclasses.replace(w, group="unrelated", kinds=frozenset(), cell="")
+        return w
+
+    return dataclasses.replace(cluster, workloads=tuple(plain(w) for w in cluster.workloads))
+
+
+def state_objs(state: State) -> list[Obj]:
+    if not state.installed:
+        return []
+    text = helm_template(state.values, chart=state.chart, release=RELEASE, namespace=NAMESPACE)
+    return [o for o in parse(text) if o.get("kind") == "NetworkPolicy"]
+
+
+def state_cluster(state: State) -> Cluster | None:
+    return cluster_for(effective_values(state.values)) if state.installed else None
+
+
+class Runner:
+    """One engine's lab, one release, the chain's steps in order."""
+
+    def __init__(self, dp: Dataplane, workdir: Path) -> None:
+        self.dp = dp
+        self.dir = workdir
+        self.state = NOTHING
+        self.history: list[State] = []  # helm's revisions, 1-based: history[r - 1]
+
+    def helm_argv(self, step: Step) -> list[str]:
+        rel = [RELEASE, "--namespace", NAMESPACE]
+        if step.op == "uninstall":
+            return ["uninstall", *rel]
+        if step.op == "rollback":
+            target = max(i for i, s in enumerate(self.history[:-1], 1) if s == step.after)
+            return ["rollback", RELEASE, str(target), "--namespace", NAMESPACE]
+        f = self.dir / f"values-{len(self.history) + 1}.json"
+        f.write_text(json.dumps(step.after.values))  # JSON is YAML
+        verb = ["install"] if step.op == "install" else ["upgrade"]
+        return [*verb, RELEASE, str(step.after.chart), "--namespace", NAMESPACE, "-f", str(f)]
+
+    def run(self, step: Step) -> StepReport:
+        before, after = self.state, step.after
+        dp = self.dp
+        rep = StepReport(step, dp.engine.name)
+        clusters = [c for c in (state_cluster(before), state_cluster(after)) if c is not None]
+        cluster = clusters[0] if len(clusters) == 1 else union(clusters[0], clusters[1])
+        objs = [*state_objs(before), *state_objs(after)]
+        values = effective_values(after.values if after.installed else before.values)
+        ports = probe_ports(objs, values, Model(values, cluster))
+        hosts = dp.place(cluster, objs, ports)
+        every = cluster.all_workloads()
+        probes = [
+            Probe(s.name, d.name, port, proto)
+            for s in every
+            for d in every
+            if s.name != d.name and not (s.is_outside and d.is_outside)
+            for proto in ("tcp", "udp")
+            for port in ports[proto]
+        ]
+        ips = {w.name: int(ipaddress.IPv4Address(hosts[w.name].ip)) for w in cluster.workloads}
+        doc_a, alt_a = expected_answers(before, probes, cluster, ips)
+        doc_b, alt_b = expected_answers(after, probes, cluster, ips)
+        dp.sync()
+        steady_a = self.steady(probes, hosts, doc_a, alt_a, rep, before.label)
+        promised = [
+            (p, a)
+            for p, a, da, db, aa, ab in zip(probes, steady_a, doc_a, doc_b, alt_a, alt_b, strict=True)
+            if da == db and aa == ab
+        ]
+        rep.promised = len(promised)
+        samples = self.during(step, promised, hosts, rep)
+        self.history.append(after) if step.op != "uninstall" else None
+        if step.op == "uninstall":
+            self.history = []
+        self.state = after
+        self.steady(probes, hosts, doc_b, alt_b, rep, after.label)
+        rep.windows = windows(promised, samples)
+        return rep
+
+    def steady(
+        self,
+        probes: Sequence[Probe],
+        hosts: dict[str, Host],
+        doc: list[bool],
+        alt: list[bool],
+        rep: StepReport,
+        label: str,
+    ) -> list[bool]:
+        """The dataplane's settled answers; each unlike both documented answers is reported."""
+        got = self._probe(probes, hosts, CONFIRM_TIMEOUT)
+        deadline = time.perf_counter() + 2.0
+        while (odd := [i for i, g in enumerate(got) if g not in (doc[i], alt[i])]) and time.perf_counter() < deadline:
+            again = self._probe([probes[i] for i in odd], hosts, CONFIRM_TIMEOUT)
+            for i, g in zip(odd, again, strict=True):
+                got[i] = g
+            time.sleep(0.2)
+        for i, g in enumerate(got):
+            if g not in (doc[i], alt[i]):
+                p = probes[i]
+                rep.unsteady.append(
+                    f"{label}: {p.src} -> {p.dst}:{p.port}/{p.proto} "
+                    f"{'allowed' if g else 'denied'}, documented {'allowed' if doc[i] else 'denied'}"
+                )
+        return got
+
+    def during(
+        self, step: Step, promised: Sequence[tuple[Probe, bool]], hosts: dict[str, Host], rep: StepReport
+    ) -> list[Sample]:
+        """Rounds of the promised probes from helm's start until the engine has enforced
+        everything helm wrote (a canary written after helm returns) and TAIL_ROUNDS more."""
+        dp = self.dp
+        argv = self.helm_argv(step)
+        env = helm_env(dp)
+        out: list[Sample] = []
+        times: list[float] = []
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(HELM), *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        canary: tuple[int, float] | None = None  # (port, when written)
+        tail = 0
+        try:
+            while True:
+                start = time.perf_counter()
+                batch = [p for p, _ in promised]
+                probe_list = [(hosts[p.src].netns, hosts[p.dst].ip, p.port, p.proto) for p in batch]
+                if canary:
+                    probe_list.append((dp.canary_client.netns, dp.canary.ip, canary[0], "tcp"))
+                raw = dp.lab.agent.probe(probe_list, ROUND_TIMEOUT)
+                end = time.perf_counter()
+                answers = [self._read(p, r) for p, r in zip(batch, raw, strict=False)]
+                # a denial must be a denial: confirm at once with a longer probe (a slow connect
+                # under load would read as a window)
+                slow = [
+                    i for i, ((_, want), r) in enumerate(zip(promised, raw, strict=False)) if want and r == "timeout"
+                ]
+                if slow:
+                    again = dp.lab.agent.probe([probe_list[i] for i in slow], CONFIRM_TIMEOUT)
+                    for i, r in zip(slow, again, strict=True):
+                        answers[i] = answers[i] or self._read(batch[i], r)
+                out.append(Sample(start - t0, end - t0, answers))
+                times.append(end - start)
+                rep.probes += len(batch)
+                if canary is None and proc.poll() is not None:
+                    rep.helm_s = time.perf_counter() - t0
+                    if proc.returncode != 0:
+                        raise LabError(f"helm {' '.join(argv)}:\n{proc.stderr.read() if proc.stderr else ''}")
+                    canary = (dp.write_canary(), time.perf_counter())
+                elif canary and raw[-1] == "canary":
+                    if tail == 0:
+                        rep.enforced_ms = (time.perf_counter() - canary[1]) * 1000
+                    tail += 1
+                    if tail > TAIL_ROUNDS:
+                        break
+                if time.perf_counter() - t0 > HELM_TIMEOUT:
+                    raise LabError(f"{step.name}: helm and the engine did not finish within {HELM_TIMEOUT}s")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        rep.rounds = len(out)
+        rep.round_ms = statistics.median(times) * 1000 if times else 0.0
+        return out
+
+    @staticmethod
+    def _read(p: Probe, r: str) -> bool:
+        if r == p.dst:
+            return True
+        if r in ("refused", "timeout"):
+            return False
+        raise LabError(f"probe {p}: unexpected answer {r!r}")
+
+    def _probe(self, probes: Sequence[Probe], hosts: dict[str, Host], timeout: float) -> list[bool]:
+        raw = self.dp.lab.agent.probe([(hosts[p.src].netns, hosts[p.dst].ip, p.port, p.proto) for p in probes], timeout)
+        return [self._read(p, r) for p, r in zip(probes, raw, strict=True)]
+
+
+@dataclass
+class Sample:
+    start: float
+    end: float
+    answers: list[bool]
+
+
+def windows(promised: Sequence[tuple[Probe, bool]], samples: Sequence[Sample]) -> list[Window]:
+    """Per promised probe, each run of rounds that answered unlike its steady answer."""
+    out = []
+    for i, (p, want) in enumerate(promised):
+        run: list[int] = []
+        for j, s in enumerate([*samples, None]):
+            if s is not None and s.answers[i] != want:
+                run.append(j)
+                continue
+            if run:
+                first, last = samples[run[0]], samples[run[-1]]
+                lo = (last.end - first.start) * 1000
+                prev_end = samples[run[0] - 1].end if run[0] > 0 else first.start
+                next_start = samples[last_j + 1].start if (last_j := run[-1]) + 1 < len(samples) else last.end
+                out.append(Window(p, want, len(run), lo, (next_start - prev_end) * 1000))
+                run = []
+    return out
+
+
+def helm_env(dp: Dataplane) -> dict[str, str]:
+    assert dp.lab.cp is not None
+    home = dp.lab.dir / "helm"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
+    env.update(
+        KUBECONFIG=str(dp.lab.cp.kubeconfig),
+        HELM_CONFIG_HOME=str(home / "config"),
+        HELM_CACHE_HOME=str(home / "cache"),
+        HELM_DATA_HOME=str(home / "data"),
+    )
+    return env
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class EngineRun:
+    engine: Engine
+    reports: list[StepReport]
+
+    def summary(self) -> list[str]:
+        promised = [r for r in self.reports if r.step.promised]
+        apart = [r for r in self.reports if not r.step.promised]
+
+        def bound(rs: Sequence[StepReport], expected: bool) -> str:
+            ws = [w.high_ms for r in rs for w in r.windows if w.expected == expected]
+            return f"{max(ws):.0f} ms" if ws else "none"
+
+        return [
+            f"lifecycle on {self.engine.title}: {sum(r.probes for r in promised)} probes during "
+            f"{len(promised)} transitions: {sum(r.denied for r in promised)} documented flows denied, "
+            f"{sum(r.opened for r in promised)} undocumented flows allowed",
+            f"  apart (helm creates and deletes in parallel): {len(apart)} installs and uninstalls, "
+            f"{sum(r.probes for r in apart)} probes: {sum(r.denied for r in apart)} documented flows denied "
+            f"(longest {bound(apart, True)}), {sum(r.opened for r in apart)} undocumented flows allowed",
+        ]
+
+    @property
+    def failed(self) -> bool:
+        return any(r.unsteady or (r.step.promised and r.windows) for r in self.reports)
+
+
+def run_engine(engine: Engine, chain: Sequence[Step], repeat: int = 1, show: Any = None) -> EngineRun:
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="epnp-lifecycle-") as tmp:
+        pod_range = choose_pod_range(o for s in chain for o in state_objs(s.after))
+        with Dataplane.start(pod_range, engine) as dp:
+            runner = Runner(dp, Path(tmp))
+            for _ in range(repeat):
+                for step in chain:
+                    rep = runner.run(step)
+                    reports.append(rep)
+                    if show:
+                        show(rep)
+    return EngineRun(engine, reports)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", choices=CHOICES, default="both")
+    ap.add_argument("--repeat", type=int, default=1, help="run the whole chain this many times per engine")
+    ap.add_argument("--short", action="store_true", help="the short chain `make test` runs")
+    ap.add_argument("--from-version", default="0.1.0", help="the previous chart version to upgrade from ('' for none)")
+    args = ap.parse_args(argv)
+    engine_list = engines(args.engine)
+    why = unavailable(engine_list)
+    if why:
+        print(f"dataplane-lifecycle: cannot run here: {why}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="epnp-old-chart-") as old_dir:
+        old = old_chart(args.from_version, Path(old_dir)) if args.from_version else None
+        chain = steps(old, args.short)
+        runs = []
+        for e in engine_list:
+            print(f"{e.title}: {len(chain)} steps x {args.repeat}", flush=True)
+            runs.append(run_engine(e, chain, args.repeat, lambda r: print("\n".join(r.lines()), flush=True)))
+    print()
+    for run in runs:
+        print("\n".join(run.summary()))
+    return 1 if any(r.failed for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
