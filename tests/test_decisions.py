@@ -12,8 +12,10 @@ import yaml
 from tests.conftest import VALUES_FILES, rendered
 from tools import facts
 from tools.connectivity.layout import resolved_source
+from tools.paths import CHART
 from tools.policy import admitted_ports, normal, selects
 from tools.render import RenderError, by_name, render
+from tools.scenarios import FULL_PAGE
 from tools.values import effective_values, merge, put, updated
 
 JM = "ibm-eventautomation-flink-jobmanager"
@@ -267,3 +269,14 @@ def test_kafka_needs_destinations(group):
     with pytest.raises(RenderError) as err:
         render(updated(base, f"{group}.egress.kafka.to", [{"cidr": "10.0.0.0/8"}]))
     assert f"{group}.egress.kafka.to: has no effect" in err.value.stderr
+
+
+@pytest.mark.parametrize("values", ["full page", "three-flink-deployments"])
+def test_deny_all_applied_last_comes_after_every_allow_policy_in_helms_order(values: str):
+    """deny-all-applied-last: helm's manifest (the order an upgrade applies objects in) ends with the
+    deny-all objects, after every allow policy, whichever namespaces they isolate."""
+    v = FULL_PAGE if values == "full page" else yaml.safe_load((CHART / "examples" / f"{values}.yaml").read_text())
+    names = [o["metadata"]["name"] for o in render(v) if o["kind"] == "NetworkPolicy"]
+    deny = effective_values(v)["denyAllIngress"]["policyName"]
+    first = names.index(deny)
+    assert set(names[first:]) == {deny} and names.count(deny) >= 1, names

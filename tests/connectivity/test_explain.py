@@ -141,7 +141,7 @@ def test_nca_explain_is_printed_on_request(capsys, tmp_path) -> None:
     _, out, _ = run(capsys, tmp_path, DENY, "--from", "unrelated", "--to", "jobmanager", "--port", "8081", "--nca")
     text = "\n".join(out)
     assert "network-config-analyzer --explain" in text
-    assert f"{policy('denyAllIngress.enabled')}: line " in text and "templates/deny-all-ingress.yaml" in text
+    assert f"{policy('denyAllIngress.enabled')}: line " in text and "templates/zz-deny-all-ingress.yaml" in text
 
 
 # ---------------------------------------------------------------- against nca, connection by connection
