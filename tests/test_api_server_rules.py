@@ -63,7 +63,11 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
             f'{key}[0]: "10.0.0.1/8" must not have bits set beyond the prefix length ({REFUSED}): '
             "the network is 10.0.0.0/8",
         )
-        for key in ("eventProcessing.operator.webhookCIDRs", "flink.operator.webhookCIDRs", "cluster.kubernetesApi.cidrs")
+        for key in (
+            "eventProcessing.operator.webhookCIDRs",
+            "flink.operator.webhookCIDRs",
+            "cluster.kubernetesApi.cidrs",
+        )
     ],
     (
         "IPv6 with three colons",
@@ -157,25 +161,33 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "endPort below port",
         _rule("flink.egress.extraEgress", port={"port": 9000, "endPort": 8999}),
         None,
-        f"flink.egress.extraEgress[0].ports[0].endPort: must be greater than or equal to port (9000), got 8999: {REFUSED}",
+        "flink.egress.extraEgress[0].ports[0].endPort: must be greater than or equal to port "
+        f"(9000), got 8999: {REFUSED}",
     ),
     (
         "endPort with a named port",
-        {**_rule("flink.operator.extraIngress", port={"port": "https", "endPort": 9000}),
-         "acknowledge": {"namedPortsInExtraRules": True}},  # fmt: skip
+        {
+            **_rule("flink.operator.extraIngress", port={"port": "https", "endPort": 9000}),
+            "acknowledge": {"namedPortsInExtraRules": True},
+        },
         "/flink/operator/extraIngress/0/ports/0/port",
-        f'flink.operator.extraIngress[0].ports[0].endPort: may not be specified when port is a name ("https"): {REFUSED}',
+        "flink.operator.extraIngress[0].ports[0].endPort: may not be specified when port is a "
+        f'name ("https"): {REFUSED}',
     ),
     (
         "endPort out of range",
         _rule("eventProcessing.instance.extraIngress", port={"port": 9000, "endPort": 65536}),
         "/eventProcessing/instance/extraIngress/0/ports/0/endPort",
-        "eventProcessing.instance.extraIngress[0].ports[0].endPort: must be a TCP port number between 1 and 65535, got 65536",
+        "eventProcessing.instance.extraIngress[0].ports[0].endPort: must be a TCP port number "
+        "between 1 and 65535, got 65536",
     ),
     *[
         (
             f"named port {name!r}",
-            {**_rule("flink.taskmanager.extraIngress", port={"port": name}), "acknowledge": {"namedPortsInExtraRules": True}},
+            {
+                **_rule("flink.taskmanager.extraIngress", port={"port": name}),
+                "acknowledge": {"namedPortsInExtraRules": True},
+            },
             "/flink/taskmanager/extraIngress/0/ports/0/port",
             f'flink.taskmanager.extraIngress[0].ports[0].port: "{name}" is not a valid port name (at most 15 lowercase '
             f"letters, digits and single inner dashes, with at least one letter): {REFUSED}",
@@ -197,7 +209,9 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     # 3. label selectors
     (
         "In without values",
-        _rule("flink.jobmanager.extraIngress", {"podSelector": {"matchExpressions": [{"key": "app", "operator": "In"}]}}),
+        _rule(
+            "flink.jobmanager.extraIngress", {"podSelector": {"matchExpressions": [{"key": "app", "operator": "In"}]}}
+        ),
         "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0",
         "flink.jobmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].values: must be specified when "
         f"operator is In (at least one value): {REFUSED}",
@@ -224,9 +238,13 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ),
     (
         "match expression key not a label key",
-        _rule("flink.taskmanager.extraIngress", {"podSelector": {"matchExpressions": [{"key": "a b", "operator": "Exists"}]}}),
+        _rule(
+            "flink.taskmanager.extraIngress",
+            {"podSelector": {"matchExpressions": [{"key": "a b", "operator": "Exists"}]}},
+        ),
         "/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key",
-        'flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].key: key "a b" is not a valid label key',
+        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].key: key "
+        '"a b" is not a valid label key',
     ),
     (
         "match expression value not a label value",
@@ -235,13 +253,15 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
             {"podSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": ["-x"]}]}},
         ),
         "/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/values/0",
-        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].values[0]: -x is not a valid label value",
+        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].values[0]: "
+        "-x is not a valid label value",
     ),
     (
         "extra rule matchLabels value too long",
         _rule("flink.operator.egress.extraEgress", {"podSelector": {"matchLabels": {"app": "a" * 64}}}),
         "/flink/operator/egress/extraEgress/0/to/0/podSelector/matchLabels/app",
-        f'flink.operator.egress.extraEgress[0].to[0].podSelector.matchLabels.app: "{"a" * 64}" is not a valid label value',
+        f'flink.operator.egress.extraEgress[0].to[0].podSelector.matchLabels.app: "{"a" * 64}" '
+        "is not a valid label value",
     ),
     (
         "extra rule label key with an empty prefix",
@@ -278,7 +298,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "common label value",
         {"commonLabels": {"team": "-x"}},
         "/commonLabels/team",
-        f'commonLabels.team: "-x" is not a valid label value (at most 63 alphanumerics, \'-\', \'_\' or \'.\', '
+        f"commonLabels.team: \"-x\" is not a valid label value (at most 63 alphanumerics, '-', '_' or '.', "
         f"alphanumeric at both ends): {REFUSED}",
     ),
     (
@@ -293,7 +313,8 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         {"eventProcessing": {"operator": {"policyName": "p" * 250, "egress": {"enabled": True}}}},
         "/eventProcessing/operator/policyName",
         f'eventProcessing.operator.policyName: makes the policy name "{"p" * 250}-egress" (257 characters), which '
-        f"must be a DNS subdomain of at most 253 characters (lowercase alphanumerics, '-' and '.'): {REFUSED}; shorten it",
+        "must be a DNS subdomain of at most 253 characters (lowercase alphanumerics, '-' and "
+        f"'.'): {REFUSED}; shorten it",
     ),
     (
         "Flink deployment name",
@@ -320,7 +341,8 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
             f"namespace: {key}",
             put({}, key, "Team_A"),
             "/" + key.replace(".", "/"),
-            f'{key}: "Team_A" must be a DNS label, as namespace names are (at most 63 lowercase alphanumerics or \'-\', '
+            f'{key}: "Team_A" must be a DNS label, as namespace names are (at most 63 lowercase '
+            "alphanumerics or '-', "
             f"alphanumeric at both ends): {REFUSED}",
         )
         for key in [r[0] for r in ROWS if "dnsLabel" in r[1] and r[0].endswith("namespace")]
@@ -362,24 +384,40 @@ def test_what_the_api_server_refuses_fails_the_render_naming_the_key(
 
 # What the server accepts, the chart accepts: the rules above are no stricter at their edges.
 ACCEPTED: list[tuple[str, dict[str, Any]]] = [
-    ("IPv6 forms", _cidrs("cluster.kubernetesApi.cidrs", ["::/0", "fd00::/8", "2001:db8:0:0:1::/80", "1::/128", "::1/128"])),
+    (
+        "IPv6 forms",
+        _cidrs("cluster.kubernetesApi.cidrs", ["::/0", "fd00::/8", "2001:db8:0:0:1::/80", "1::/128", "::1/128"]),
+    ),
     ("except strictly inside", _kafka("flink", {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.255.255.255/32"]})),
     ("IPv6 except", _kafka("flink", {"cidr": "fd00::/8", "except": ["fd00:1::/32"]})),
     ("a whole /0", _cidrs("flink.operator.webhookCIDRs", ["0.0.0.0/0"])),
     ("endPort equal to port", _rule("flink.egress.extraEgress", port={"port": 9000, "endPort": 9000})),
     (
         "a valid named port",
-        {**_rule("flink.jobmanager.extraIngress", port={"port": "web-1"}), "acknowledge": {"namedPortsInExtraRules": True}},
+        {
+            **_rule("flink.jobmanager.extraIngress", port={"port": "web-1"}),
+            "acknowledge": {"namedPortsInExtraRules": True},
+        },
     ),
     ("a 63-character label value", {"commonLabels": {"example.com/team": "a" * 63}}),
     (
         "Exists and In",
         _rule(
             "flink.jobmanager.extraIngress",
-            {"podSelector": {"matchExpressions": [{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "In", "values": ["x"]}]}},
+            {
+                "podSelector": {
+                    "matchExpressions": [
+                        {"key": "a", "operator": "Exists"},
+                        {"key": "b", "operator": "In", "values": ["x"]},
+                    ]
+                }
+            },
         ),
     ),
-    ("a 246-character policy name with -egress", {"flink": {"operator": {"policyName": "p" * 246, "egress": {"enabled": True}}}}),
+    (
+        "a 246-character policy name with -egress",
+        {"flink": {"operator": {"policyName": "p" * 246, "egress": {"enabled": True}}}},
+    ),
 ]
 
 

@@ -4,8 +4,8 @@ policy, never a raw template error (decision templates-check-kinds).
 
 The keys are the shape table's (templates/_shapes.tpl, generated from the schema: every key of
 values.yaml, groups included). "A string" is tried on every key that is not a string by kind (for a
-string key, a DNS label's included, a string is its value, not an attack). The flows compare on the defaults' fixture, computed by
-network-config-analyzer, TCP and UDP.
+string key, a DNS label's included, a string is its value, not an attack). The flows compare on the
+defaults' fixture, computed by network-config-analyzer, TCP and UDP.
 """
 
 from __future__ import annotations

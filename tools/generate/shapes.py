@@ -11,7 +11,8 @@ Each row is `[key, kinds]` (or `[key, kinds, enum]`), parents before children, i
 order. Kinds: map, bool, string, enum, port, labels (a map of label names to label values),
 annotations (a map of qualified names to strings), dnsLabel (a string held to the DNS-label
 pattern: a namespace, an instance name), list, ports (a list of ports), cidrs (a list of CIDRs),
-dnsLabels (a list of DNS labels), strings (a list of strings), anywhere (the string `anywhere`), null (the key may be null or absent).
+dnsLabels (a list of DNS labels), strings (a list of strings), anywhere (the string `anywhere`),
+null (the key may be null or absent).
 
 `epnp.patterns` holds the schema's syntax rules the API server also applies (decision
 api-server-rules): CIDRs, label keys and values, DNS names, named ports; the templates match
