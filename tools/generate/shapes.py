@@ -8,9 +8,15 @@ raw Go template error. The chart checks every value's kind where the templates s
 kinds are written.
 
 Each row is `[key, kinds]` (or `[key, kinds, enum]`), parents before children, in values.yaml's
-order. Kinds: map, bool, string, enum, port, labels (a map of strings), list, ports (a list of
-ports), strings (a list of strings), anywhere (the string `anywhere`), null (the key may be null
-or absent).
+order. Kinds: map, bool, string, enum, port, labels (a map of label names to label values),
+annotations (a map of qualified names to strings), dnsLabel (a string held to the DNS-label
+pattern: a namespace, an instance name), list, ports (a list of ports), cidrs (a list of CIDRs),
+dnsLabels (a list of DNS labels), strings (a list of strings), anywhere (the string `anywhere`),
+null (the key may be null or absent).
+
+`epnp.patterns` holds the schema's syntax rules the API server also applies (decision
+api-server-rules): CIDRs, label keys and values, DNS names, named ports; the templates match
+values against them (templates/_apirules.tpl), so the schema stays the one place they are written.
 """
 
 from __future__ import annotations
@@ -30,6 +36,14 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 """
 PORT, SWITCH = "#/$defs/port", "#/$defs/switch"
 LABELS = ("#/$defs/labels", "#/$defs/selector")
+CIDR = "#/$defs/cidr"
+
+
+def is_dns_label(schema: dict[str, Any], node: dict[str, Any]) -> bool:
+    """A string the schema holds to $defs.namespace's DNS-label pattern (empty allowed or not)."""
+    empty_or_label = schema["$defs"]["namespace"]["pattern"]
+    label = "^" + empty_or_label.removeprefix("^(").removesuffix(")?$") + "$"
+    return node.get("type") == "string" and node.get("pattern") in (empty_or_label, label)
 
 
 def kinds(schema: dict[str, Any], node: dict[str, Any]) -> list[str]:
@@ -55,18 +69,23 @@ def kinds(schema: dict[str, Any], node: dict[str, Any]) -> list[str]:
     if typ == "boolean":
         return ["bool"]
     if typ == "string":
-        return ["string"]
+        return ["dnsLabel"] if is_dns_label(schema, node) else ["string"]
     if typ == "object":
         values = node.get("additionalProperties")
         if isinstance(values, dict) and values.get("type") == "string" and "properties" not in node:
             return ["labels"]
         if "patternProperties" in node:
-            return ["labels"]
+            [values] = node["patternProperties"].values()
+            return ["annotations"] if values == {"type": "string"} else ["labels"]
         return ["map"]
     if typ == "array":
         items = node.get("items", {})
         if items.get("$ref") == PORT:
             return ["ports"]
+        if items.get("$ref") == CIDR:
+            return ["cidrs"]
+        if is_dns_label(schema, resolve(schema, items)):
+            return ["dnsLabels"]
         if resolve(schema, items).get("type") == "string":
             return ["strings"]
         return ["list"]
@@ -92,10 +111,37 @@ def rows(schema: dict[str, Any], values: dict[str, Any]) -> Iterator[list[Any]]:
     yield from walk(schema, values, "")
 
 
+def patterns(schema: dict[str, Any]) -> dict[str, str]:
+    """The schema's regular expressions the templates match values against (RE2 and ECMA-262 alike)."""
+    d = schema["$defs"]
+    v4, v6 = (alt["pattern"] for alt in d["cidr"]["anyOf"])
+    [label_key] = d["labels"]["patternProperties"]
+    port_name, port_letter = (p["pattern"] for p in d["portName"]["allOf"])
+    return {
+        "cidr4": v4,
+        "cidr6": v6,
+        "labelKey": label_key,
+        "labelValue": d["labelValue"]["pattern"],
+        "dnsSubdomain": d["policyName"]["pattern"],
+        "dnsLabel": d["namespace"]["pattern"],
+        "portName": port_name,
+        "portNameLetter": port_letter,
+    }
+
+
+PATTERNS_DOC = """{{/*
+The schema's syntax rules the API server also applies, as regular expressions (from values.schema.json's
+$defs: cidr, labels, labelValue, policyName, namespace, portName). Read through epnp.withPatterns.
+*/}}"""
+
+
 def shapes_tpl(schema: dict[str, Any], values: dict[str, Any]) -> str:
     lines = [HEADER.rstrip("\n"), '{{- define "epnp.shapes" -}}']
     for row in rows(schema, values):
         # JSON is YAML: quoted, `null` stays the kind's name rather than YAML's null.
         lines.append(f"- {json.dumps(row)}")
+    lines.append("{{- end }}")
+    lines += ["", PATTERNS_DOC, '{{- define "epnp.patterns" -}}']
+    lines += [f"{k}: {json.dumps(v)}" for k, v in patterns(schema).items()]
     lines.append("{{- end }}")
     return "\n".join(lines) + "\n"

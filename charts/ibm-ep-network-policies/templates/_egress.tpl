@@ -115,6 +115,11 @@ Usage: {{ include "epnp.destination" (dict "to" ENTRY "key" "<group>.egress.kafk
 */}}
 {{- define "epnp.destination" -}}
 {{- $t := .to }}
+{{- $p := include "epnp.patterns" . | fromYaml }}
+{{- if not (kindIs "map" $t) }}{{ fail (printf "%s: must be {cidr, except} or {namespace, podSelector}" .key) }}{{ end }}
+{{- include "epnp.checkKeys" (dict "map" $t "allowed" (list "cidr" "except" "namespace" "podSelector") "key" .key) }}
+{{- if $t.cidr }}{{ include "epnp.checkIPBlock" (dict "cidr" $t.cidr "except" $t.except "key" (printf "%s.cidr" .key) "exceptKey" (printf "%s.except" .key) "p" $p) }}{{ end }}
+{{- with $t.namespace }}{{ include "epnp.checkNamespace" (dict "namespace" . "key" (printf "%s.namespace" $.key) "p" $p) }}{{ end }}
 {{- if and $t.cidr (or $t.namespace $t.podSelector) }}{{ fail (printf "%s: cidr cannot be combined with namespace or podSelector" .key) }}{{ end }}
 {{- if and $t.except (not $t.cidr) }}{{ fail (printf "%s: except needs a cidr" .key) }}{{ end }}
 {{- if $t.cidr }}

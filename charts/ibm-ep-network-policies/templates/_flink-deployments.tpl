@@ -57,10 +57,16 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- $out := dict }}
 {{- $seen := dict }}
 {{- $defaultLabels := .root._epnp.flinkDeploymentLabels }}
+{{- include "epnp.withPatterns" .root }}
+{{- $pat := .root._epnp.patterns }}
 {{- range $i, $d := $f.deployments }}
 {{- if not (kindIs "map" $d) }}{{ fail (printf "flink.deployments[%d]: must be a map with name (and namespace, podSelector, ports)" $i) }}{{ end }}
 {{- if not (and (kindIs "string" $d.name) $d.name) }}{{ fail (printf "flink.deployments[%d].name: is required (a string)" $i) }}{{ end }}
 {{- if not (or (kindIs "invalid" $d.namespace) (kindIs "string" $d.namespace)) }}{{ fail (printf "flink.deployments[%d].namespace: must be a string" $i) }}{{ end }}
+{{- /* API server rules (decision api-server-rules), without an include unless failing: the name
+       prefixes policy names and, in the default selector, is a label value: a DNS label. */}}
+{{- if not (and (le (len $d.name) 63) (regexMatch $pat.dnsLabel $d.name)) }}{{ fail (printf "flink.deployments[%d].name: %q is not a FlinkDeployment name (a DNS label: at most 63 lowercase alphanumerics or '-', alphanumeric at both ends): the API server refuses the policies named after it" $i $d.name) }}{{ end }}
+{{- if and $d.namespace (not (and (le (len $d.namespace) 63) (regexMatch $pat.dnsLabel $d.namespace))) }}{{ include "epnp.checkNamespace" (dict "namespace" $d.namespace "key" (printf "flink.deployments[%d].namespace" $i) "p" $pat) }}{{ end }}
 {{- $ns := $d.namespace | default $.root.Release.Namespace }}
 {{- $id := printf "%s/%s" $ns $d.name }}
 {{- if hasKey $seen $id }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}

@@ -16,6 +16,7 @@ Usage: {{ include "epnp.checkLabels" (dict "labels" MAP "key" "path.in.values") 
 {{- range $k, $v := .labels }}
 {{- if not (kindIs "string" $v) }}{{ fail (printf "%s.%s: a label value must be a string, got %s %v" $.key $k (kindOf $v) $v) }}{{ end }}
 {{- end }}
+{{- include "epnp.checkLabelSyntax" (dict "labels" .labels "key" .key "p" (include "epnp.patterns" . | fromYaml)) }}
 {{- end }}
 
 {{/*
@@ -78,6 +79,10 @@ Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key"
 {{- if not (and (kindIs "map" $r) (get $r $.peers) $r.ports) }}
 {{- fail (printf "%s: a rule needs both %q and \"ports\" (without either it admits everything)" $at $.peers) }}
 {{- end }}
+{{- $p := include "epnp.patterns" . | fromYaml }}
+{{- include "epnp.checkKeys" (dict "map" $r "allowed" (list $.peers "ports") "key" $at) }}
+{{- if not (kindIs "slice" (get $r $.peers)) }}{{ fail (printf "%s.%s: must be a list of peers" $at $.peers) }}{{ end }}
+{{- if not (kindIs "slice" $r.ports) }}{{ fail (printf "%s.ports: must be a list of ports" $at) }}{{ end }}
 {{- range $j, $peer := get $r $.peers }}
 {{- $pat := printf "%s.%s[%d]" $at $.peers $j }}
 {{- if not (kindIs "map" $peer) }}{{ fail (printf "%s: must be a peer (ipBlock, namespaceSelector, podSelector)" $pat) }}{{ end }}
@@ -89,10 +94,19 @@ Usage: {{ include "epnp.extraRules" (dict "rules" LIST "peers" "from"|"to" "key"
 {{- end }}
 {{- end }}
 {{- if and (hasKey $peer "ipBlock") (or (hasKey $peer "podSelector") (hasKey $peer "namespaceSelector")) }}{{ fail (printf "%s: ipBlock cannot be combined with selectors" $pat) }}{{ end }}
+{{- include "epnp.checkKeys" (dict "map" $peer "allowed" (list "ipBlock" "namespaceSelector" "podSelector") "key" $pat) }}
+{{- range $sel := list "podSelector" "namespaceSelector" }}{{ if hasKey $peer $sel }}{{ include "epnp.checkSelector" (dict "selector" (get $peer $sel) "key" (printf "%s.%s" $pat $sel) "p" $p) }}{{ end }}{{ end }}
+{{- with $peer.ipBlock }}
+{{- if not (kindIs "map" .) }}{{ fail (printf "%s.ipBlock: must be a map with cidr (and except)" $pat) }}{{ end }}
+{{- include "epnp.checkKeys" (dict "map" . "allowed" (list "cidr" "except") "key" (printf "%s.ipBlock" $pat)) }}
+{{- if not .cidr }}{{ fail (printf "%s.ipBlock.cidr: is required" $pat) }}{{ end }}
+{{- include "epnp.checkIPBlock" (dict "cidr" .cidr "except" .except "key" (printf "%s.ipBlock.cidr" $pat) "exceptKey" (printf "%s.ipBlock.except" $pat) "p" $p) }}
+{{- end }}
 {{- end }}
 {{- range $j, $port := $r.ports }}
 {{- $pat := printf "%s.ports[%d]" $at $j }}
 {{- if not (and (kindIs "map" $port) (hasKey $port "port")) }}{{ fail (printf "%s: needs a port (a port entry without one admits every port)" $pat) }}{{ end }}
+{{- include "epnp.checkRulePort" (dict "port" $port "key" $pat "p" $p) }}
 {{- if not (kindIs "string" $port.port) }}{{ include "epnp.checkPort" (dict "port" $port.port "key" (printf "%s.port" $pat)) }}
 {{- else if not $.ack }}{{ fail (printf "%s.port: named port %q: use its number, or set acknowledge.namedPortsInExtraRules=true (kube-router v2.1.0 opens every port to the rule's peers when no selected pod declares the name)" $pat $port.port) }}
 {{- end }}
@@ -115,7 +129,10 @@ Usage: {{ include "epnp.checkShapes" $ }}
 {{- define "epnp.checkShapes" -}}
 {{- $say := dict "map" "a map" "bool" "true or false" "string" "a string" "port" "a TCP port number between 1 and 65535"
       "labels" "a map of label names to strings" "list" "a list" "ports" "a list of TCP port numbers"
-      "strings" "a list of strings" "anywhere" "the word anywhere" "null" "null" "enum" "" }}
+      "strings" "a list of strings" "annotations" "a map of annotation names to strings"
+      "dnsLabel" "a DNS label" "dnsLabels" "a list of DNS labels" "cidrs" "a list of CIDRs" "anywhere" "the word anywhere" "null" "null" "enum" "" }}
+{{- include "epnp.withPatterns" . }}
+{{- $p := ._epnp.patterns }}
 {{- range $row := include "epnp.shapes" . | fromYamlArray }}
 {{- $key := index $row 0 }}
 {{- $kinds := index $row 1 }}
@@ -139,8 +156,20 @@ Usage: {{ include "epnp.checkShapes" $ }}
 {{- if kindIs "invalid" $l }}{{ fail (printf "%s.%s: a label value must be a string, got null (a map you set replaces the default whole: there is no default label to remove)" $key $n) }}{{ end }}
 {{- if not (kindIs "string" $l) }}{{ fail (printf "%s.%s: a label value must be a string, got %s %v" $key $n (kindOf $l) $l) }}{{ end }}
 {{- end }}
+{{- include "epnp.checkLabelSyntax" (dict "labels" $x "key" $key "p" $p) }}
 {{- $ok = true }}
 {{- end }}
+{{- if and (eq $k "annotations") (kindIs "map" $x) }}
+{{- range $n, $l := $x }}{{ if not (kindIs "string" $l) }}{{ fail (printf "%s.%s: an annotation value must be a string, got %s %v" $key $n (kindOf $l) $l) }}{{ end }}{{ end }}
+{{- include "epnp.checkLabelSyntax" (dict "labels" $x "key" $key "p" $p "annotations" true) }}
+{{- $ok = true }}
+{{- end }}
+{{- if and (eq $k "dnsLabel") (kindIs "string" $x) }}{{ include "epnp.checkNamespace" (dict "namespace" $x "key" $key "p" $p) }}{{ $ok = true }}{{ end }}
+{{- if and (eq $k "dnsLabels") (kindIs "slice" $x) }}
+{{- range $i, $e := $x }}{{ include "epnp.checkNamespace" (dict "namespace" $e "key" (printf "%s[%d]" $key $i) "p" $p) }}{{ end }}
+{{- $ok = true }}
+{{- end }}
+{{- if and (eq $k "cidrs") (kindIs "slice" $x) }}{{ include "epnp.checkCIDRs" (dict "cidrs" $x "key" $key "p" $p) }}{{ $ok = true }}{{ end }}
 {{- if and (eq $k "ports") (kindIs "slice" $x) }}
 {{- range $e := $x }}{{ include "epnp.checkPort" (dict "port" $e "key" $key) }}{{ end }}
 {{- $ok = true }}

@@ -9,23 +9,23 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["deployNetworkPolicies", ["bool"]]
 - ["platform", ["enum"], ["kubernetes", "openshift"]]
 - ["commonLabels", ["labels"]]
-- ["commonAnnotations", ["labels"]]
+- ["commonAnnotations", ["annotations"]]
 - ["cluster", ["map"]]
 - ["cluster.dns", ["map"]]
-- ["cluster.dns.namespace", ["null", "string"]]
+- ["cluster.dns.namespace", ["null", "dnsLabel"]]
 - ["cluster.dns.podSelector", ["null", "labels"]]
 - ["cluster.dns.ports", ["null", "ports"]]
 - ["cluster.kubernetesApi", ["map"]]
 - ["cluster.kubernetesApi.ports", ["ports"]]
-- ["cluster.kubernetesApi.cidrs", ["strings"]]
+- ["cluster.kubernetesApi.cidrs", ["cidrs"]]
 - ["eventProcessing", ["map"]]
 - ["eventProcessing.operator", ["map"]]
 - ["eventProcessing.operator.policyName", ["string"]]
-- ["eventProcessing.operator.namespace", ["string"]]
+- ["eventProcessing.operator.namespace", ["dnsLabel"]]
 - ["eventProcessing.operator.podSelector", ["null", "labels"]]
 - ["eventProcessing.operator.webhookPort", ["port"]]
 - ["eventProcessing.operator.webhookFrom", ["enum"], ["auto", "anywhere", "hostNetwork", "cidrs"]]
-- ["eventProcessing.operator.webhookCIDRs", ["strings"]]
+- ["eventProcessing.operator.webhookCIDRs", ["cidrs"]]
 - ["eventProcessing.operator.extraIngress", ["list"]]
 - ["eventProcessing.operator.egress", ["map"]]
 - ["eventProcessing.operator.egress.enabled", ["bool"]]
@@ -34,9 +34,9 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["eventProcessing.operator.egress.allowRules.kubernetesApi", ["bool"]]
 - ["eventProcessing.operator.egress.extraEgress", ["list"]]
 - ["eventProcessing.instance", ["map"]]
-- ["eventProcessing.instance.name", ["string"]]
+- ["eventProcessing.instance.name", ["dnsLabel"]]
 - ["eventProcessing.instance.policyName", ["string"]]
-- ["eventProcessing.instance.namespace", ["string"]]
+- ["eventProcessing.instance.namespace", ["dnsLabel"]]
 - ["eventProcessing.instance.podSelector", ["null", "labels"]]
 - ["eventProcessing.instance.ports", ["map"]]
 - ["eventProcessing.instance.ports.ui", ["port"]]
@@ -45,7 +45,7 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["eventProcessing.instance.ports.uiBackend", ["port"]]
 - ["eventProcessing.instance.uiFrom", ["enum"], ["auto", "anywhere", "router", "ingressController"]]
 - ["eventProcessing.instance.ingressController", ["map"]]
-- ["eventProcessing.instance.ingressController.namespace", ["string"]]
+- ["eventProcessing.instance.ingressController.namespace", ["dnsLabel"]]
 - ["eventProcessing.instance.ingressController.podSelector", ["null", "labels"]]
 - ["eventProcessing.instance.extraIngress", ["list"]]
 - ["eventProcessing.instance.egress", ["map"]]
@@ -63,14 +63,14 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["flink.operator", ["map"]]
 - ["flink.operator.enabled", ["bool"]]
 - ["flink.operator.policyName", ["string"]]
-- ["flink.operator.namespace", ["string"]]
+- ["flink.operator.namespace", ["dnsLabel"]]
 - ["flink.operator.podSelector", ["null", "labels"]]
 - ["flink.operator.webhookPort", ["port"]]
 - ["flink.operator.webhookServicePort", ["map"]]
 - ["flink.operator.webhookServicePort.enabled", ["bool"]]
 - ["flink.operator.webhookServicePort.port", ["port"]]
 - ["flink.operator.webhookFrom", ["enum"], ["auto", "anywhere", "hostNetwork", "cidrs"]]
-- ["flink.operator.webhookCIDRs", ["strings"]]
+- ["flink.operator.webhookCIDRs", ["cidrs"]]
 - ["flink.operator.extraIngress", ["list"]]
 - ["flink.operator.egress", ["map"]]
 - ["flink.operator.egress.enabled", ["bool"]]
@@ -105,7 +105,7 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["flink.metrics.endPort", ["null", "port"]]
 - ["flink.metrics.taskmanagers", ["bool"]]
 - ["flink.metrics.from", ["enum"], ["auto", "anywhere", "monitoring", "namespaces"]]
-- ["flink.metrics.namespaces", ["strings"]]
+- ["flink.metrics.namespaces", ["dnsLabels"]]
 - ["flink.metrics.podSelector", ["null", "labels"]]
 - ["flink.egress", ["map"]]
 - ["flink.egress.enabled", ["bool"]]
@@ -120,11 +120,26 @@ Usage: {{ include "epnp.shapes" . | fromYamlArray }} (read it through epnp.check
 - ["denyAllIngress", ["map"]]
 - ["denyAllIngress.enabled", ["bool"]]
 - ["denyAllIngress.policyName", ["string"]]
-- ["denyAllIngress.namespaces", ["strings"]]
-- ["denyAllIngress.exceptNamespaces", ["strings"]]
+- ["denyAllIngress.namespaces", ["dnsLabels"]]
+- ["denyAllIngress.exceptNamespaces", ["dnsLabels"]]
 - ["acknowledge", ["map"]]
 - ["acknowledge.denyAllWithoutProductPolicies", ["bool"]]
 - ["acknowledge.egressWithoutDns", ["bool"]]
 - ["acknowledge.namedPortsInExtraRules", ["bool"]]
-- ["acknowledge.denyAllNamespaces", ["strings"]]
+- ["acknowledge.denyAllNamespaces", ["dnsLabels"]]
+{{- end }}
+
+{{/*
+The schema's syntax rules the API server also applies, as regular expressions (from values.schema.json's
+$defs: cidr, labels, labelValue, policyName, namespace, portName). Read through epnp.withPatterns.
+*/}}
+{{- define "epnp.patterns" -}}
+cidr4: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$"
+cidr6: "^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
+labelKey: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+labelValue: "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+dnsSubdomain: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+dnsLabel: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
+portName: "^[a-z0-9]+(-[a-z0-9]+)*$"
+portNameLetter: "[a-z]"
 {{- end }}
