@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import facts
+from tools import chart_history, facts
 from tools.connectivity import diff
 from tools.connectivity.cluster import cluster_for, union
 from tools.connectivity.engine import PROTOCOL_NUMBERS
@@ -116,7 +116,7 @@ def test_same_values_change_nothing(capsys, tmp_path) -> None:
 
 
 def test_version_commit_is_the_last_commit_of_that_version() -> None:
-    commit = diff.version_commit("0.1.0")
+    commit = chart_history.version_commit("0.1.0")
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", commit], capture_output=True, text=True, check=True)
     shown = subprocess.run(
         ["git", "-C", str(ROOT), "show", f"{sha.stdout.strip()}:charts/ibm-ep-network-policies/Chart.yaml"],
@@ -145,7 +145,9 @@ def test_version_commit_is_the_last_commit_of_that_version() -> None:
 def test_from_the_0_1_0_chart(capsys, tmp_path, values) -> None:
     """The 0.1.0 chart, from git history, with the same values: both reproduce the page, so the
     defaults (and the deny-all) change nothing."""
-    rc, out, lines = run(capsys, "--from-ref", diff.version_commit("0.1.0"), "--to", write(tmp_path, "v.yaml", values))
+    rc, out, lines = run(
+        capsys, "--from-ref", chart_history.version_commit("0.1.0"), "--to", write(tmp_path, "v.yaml", values)
+    )
     assert rc == 0, out
     assert out.startswith("FROM the chart at ")
     assert (lines, summary(out)) == ([], "connectivity diff: 0 opened, 0 closed")
@@ -154,12 +156,12 @@ def test_from_the_0_1_0_chart(capsys, tmp_path, values) -> None:
 def test_from_version_is_from_ref(capsys, tmp_path) -> None:
     v = write(tmp_path, "v.yaml", METRICS)
     by_version = run(capsys, "--from-version", "0.1.0", "--to", v)[1]
-    by_ref = run(capsys, "--from-ref", diff.version_commit("0.1.0"), "--to", v)[1]
+    by_ref = run(capsys, "--from-ref", chart_history.version_commit("0.1.0"), "--to", v)[1]
     assert by_version == by_ref
 
 
 def test_chart_at_extracts_only_the_chart(tmp_path) -> None:
-    chart, commit = diff.chart_at("HEAD", tmp_path)
+    chart, commit = chart_history.chart_at("HEAD", tmp_path)
     assert (chart / "Chart.yaml").is_file() and (chart / "templates").is_dir()
     assert [p.name for p in tmp_path.iterdir()] == ["charts"] and len(commit) == 40
 
