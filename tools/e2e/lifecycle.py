@@ -369,6 +369,11 @@ class Runner:
         ips = {w.name: int(ipaddress.IPv4Address(hosts[w.name].ip)) for w in cluster.workloads}
         doc_a, alt_a = expected_answers(before, probes, cluster, ips)
         doc_b, alt_b = expected_answers(after, probes, cluster, ips)
+        # A UDP datagram that matches a conntrack entry of a conversation allowed earlier (the state
+        # before an install, a flow this step's "before" still allows) is accepted on both engines:
+        # their pod chains accept ESTABLISHED first. A probe that happens to reuse such an ephemeral
+        # port would read as a window; the step starts from no UDP entry (the lab's node only).
+        dp.lab.node_exec("conntrack", "-D", "-p", "udp", check=False)
         dp.sync()
         steady_a = self.steady(probes, hosts, doc_a, alt_a, rep, before.label)
         promised = [
