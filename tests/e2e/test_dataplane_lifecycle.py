@@ -5,6 +5,7 @@ and rollbacks leave no window; a window made on purpose is seen, with its flows 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tools.e2e.lifecycle import (
     steps,
     windows,
 )
+from tools.paths import ROOT
 
 REQUIRE = os.environ.get("EPNP_REQUIRE_E2E") == "1"
 WHY = unavailable(engines("both"))
@@ -82,3 +84,8 @@ def test_upgrades_and_rollbacks_leave_no_window(engine) -> None:
     assert not promised, text
     summary = run.summary()[0]
     assert summary.endswith(": 0 documented flows denied, 0 undocumented flows allowed"), summary
+    shown = re.sub(
+        r": \d+ probes during \d+ transitions:", ": <probes> probes during <transitions> transitions:", summary
+    )
+    doc = ROOT / "docs" / "upgrading.md"
+    assert shown in doc.read_text(), f"{doc.relative_to(ROOT)} shows another line than this run's:\n{shown}"
