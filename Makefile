@@ -83,8 +83,9 @@ docs: generate ## (old name of `generate`)
 verify-docs: verify-generated ## (old name of `verify-generated`)
 
 .PHONY: bench
-bench: tools-harness ## Benchmarks: helm template time against a one-policy baseline chart
-	$(PYTHON) -m tools.bench
+BENCH_MAKE_TEST ?= 1
+bench: tools-harness ## Benchmarks: helm template vs baselines, the dataplanes, warm `make test` (BENCH_MAKE_TEST=0 skips it)
+	$(PYTHON) -m tools.bench $(if $(filter 1,$(BENCH_MAKE_TEST)),--make-test)
 
 .PHONY: clean
 clean: ## Remove build outputs in the clone (the tool cache stays)
