@@ -343,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 a = load_side(args.src)
             report = run(a, b)
-    except (DiffError, kubelist.ObjectsError) as e:
+    except (HistoryError, kubelist.ObjectsError) as e:
         print(f"make diff: {e}", file=sys.stderr)
         return 2
     print(report)
