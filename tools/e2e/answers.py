@@ -185,6 +185,19 @@ def policy_ports(objs: Iterable[Obj]) -> dict[str, set[int]]:
     return out
 
 
+def every_probe(cluster: Cluster, ports: Mapping[str, Sequence[int]]) -> list[Probe]:
+    """Every source -> destination:port of the fixture, both protocols (the outside never to itself)."""
+    every = cluster.all_workloads()
+    return [
+        Probe(s.name, d.name, port, proto)
+        for s in every
+        for d in every
+        if s.name != d.name and not (s.is_outside and d.is_outside)
+        for proto in ("tcp", "udp")
+        for port in ports[proto]
+    ]
+
+
 def probe_ports(objs: Sequence[Obj], values: Values, model: Model) -> dict[str, list[int]]:
     """Every port a policy or a documented grant mentions (ranges by their ends), DNS's, and a few
     no policy mentions."""

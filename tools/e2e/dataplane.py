@@ -44,6 +44,7 @@ from tools.e2e.answers import (
     Probe,
     Row,
     compare_engines,
+    every_probe,
     grant_allows,
     probe_ports,
 )
@@ -161,8 +162,9 @@ class Dataplane:
         parallel(self.kube.delete_pod, [k for k in keys if k in self.kube.pods])
         self.lab.remove_hosts([k for k in keys if k in self.lab.hosts])
 
-    def helm(self, *args: str) -> str:
-        """helm (v4) against the lab's API server, from inside the node namespace (inherited)."""
+    def helm_env(self) -> dict[str, str]:
+        """helm's environment: the lab's API server, a private config and cache (nothing of the
+        user's ~/.config/helm or HELM_*/KUBE* variables leaks in)."""
         assert self.lab.cp is not None
         home = self.lab.dir / "helm"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
@@ -172,7 +174,11 @@ class Dataplane:
             HELM_CACHE_HOME=str(home / "cache"),
             HELM_DATA_HOME=str(home / "data"),
         )
-        proc = subprocess.run([str(HELM), *args], env=env, capture_output=True, text=True, timeout=120)
+        return env
+
+    def helm(self, *args: str) -> str:
+        """helm (v4) against the lab's API server, from inside the node namespace (inherited)."""
+        proc = subprocess.run([str(HELM), *args], env=self.helm_env(), capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             raise LabError(f"helm {' '.join(args)}:\n{proc.stderr}")
         return proc.stdout
@@ -342,14 +348,7 @@ class Dataplane:
         pod_ips = {w.name: ip_of[w.name] for w in cluster.workloads}
         loose = PodAddressModel(values, cluster, pod_ips)
         index = NcaIndex(nca)
-        probes = [
-            Probe(s.name, d.name, port, proto)
-            for s in every
-            for d in every
-            if s.name != d.name and not (s.is_outside and d.is_outside)
-            for proto in ("tcp", "udp")
-            for port in ports[proto]
-        ]
+        probes = every_probe(cluster, ports)
         raw = self._dataplane(probes, hosts)
         by_name = {w.name: w for w in every}
         answers = []

@@ -25,7 +25,6 @@ import copy
 import dataclasses
 import ipaddress
 import json
-import os
 import shlex
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ import yaml
 from tools.chart_history import chart_at, version_commit
 from tools.connectivity.cluster import Cluster, Workload, cluster_for, union
 from tools.connectivity.model import Model
-from tools.e2e.answers import PodAddressModel, Probe, grant_allows, probe_ports
+from tools.e2e.answers import PodAddressModel, Probe, every_probe, grant_allows, probe_ports
 from tools.e2e.dataplane import Dataplane, in_canary_namespace, unavailable
 from tools.e2e.engines import CHOICES, Engine, engines
 from tools.e2e.kube import choose_pod_range
@@ -371,15 +370,7 @@ class Runner:
         values = effective_values(after.values if after.installed else before.values)
         ports = probe_ports(objs, values, Model(values, as_deployed(cluster, values)))
         hosts = dp.place(cluster, objs, ports)
-        every = cluster.all_workloads()
-        probes = [
-            Probe(s.name, d.name, port, proto)
-            for s in every
-            for d in every
-            if s.name != d.name and not (s.is_outside and d.is_outside)
-            for proto in ("tcp", "udp")
-            for port in ports[proto]
-        ]
+        probes = every_probe(cluster, ports)
         ips = {w.name: int(ipaddress.IPv4Address(hosts[w.name].ip)) for w in cluster.workloads}
         doc_a, alt_a = expected_answers(before, probes, cluster, ips)
         doc_b, alt_b = expected_answers(after, probes, cluster, ips)
@@ -441,7 +432,7 @@ class Runner:
         everything helm wrote (a canary written after helm returns) and TAIL_ROUNDS more."""
         dp = self.dp
         argv = self.command(step)
-        env = helm_env(dp)
+        env = dp.helm_env()
         out: list[Sample] = []
         times: list[float] = []
         t0 = time.perf_counter()
@@ -528,19 +519,6 @@ def windows(promised: Sequence[tuple[Probe, bool]], samples: Sequence[Sample]) -
                 out.append(Window(p, want, len(run), lo, (next_start - prev_end) * 1000))
                 run = []
     return out
-
-
-def helm_env(dp: Dataplane) -> dict[str, str]:
-    assert dp.lab.cp is not None
-    home = dp.lab.dir / "helm"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
-    env.update(
-        KUBECONFIG=str(dp.lab.cp.kubeconfig),
-        HELM_CONFIG_HOME=str(home / "config"),
-        HELM_CACHE_HOME=str(home / "cache"),
-        HELM_DATA_HOME=str(home / "data"),
-    )
-    return env
 
 
 # ---------------------------------------------------------------- the run
