@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import rendered
 from tools import facts
 from tools.policy import ANY_PEER, normal
-from tools.render import NAMESPACE, RenderError, by_name, helm_template
+from tools.render import NAMESPACE, by_name
 from tools.values import put
 
 BEYOND = facts.load()["beyondPage"]
@@ -263,81 +263,10 @@ def test_metrics_range_on_taskmanagers_from_the_prometheus_pods():
         assert normal(obj).ingress == {(_pods({"app": "prometheus"}, "monitoring"), ("TCP", 9250, 9260))}
 
 
-# --- extra rules; the schema's rejections (template guards: helm-unittest) -------------
+# --- extra rules (the schema's rejections: tests/test_bad_input.py) -----------------------
 
 
 def test_extra_rules_are_added_as_given():
     rule = {"from": [{"podSelector": {"matchLabels": {"app": "proxy"}}}], "ports": [{"protocol": "TCP", "port": 9000}]}
     objs = by_name(rendered({"flink": {"jobmanager": {"extraIngress": [rule]}}}))
     assert objs[JM]["spec"]["ingress"][-1] == rule
-
-
-BAD: list[tuple[str, dict[str, Any], str]] = [
-    (
-        "extra rule without from",
-        {"flink": {"taskmanager": {"extraIngress": [{"ports": [{"port": 1}]}]}}},
-        "/flink/taskmanager/extraIngress/0",
-    ),
-    (
-        "extra rule without ports",
-        {"eventProcessing": {"operator": {"extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}}},
-        "/eventProcessing/operator/extraIngress/0",
-    ),
-    (
-        "extra rule with an empty peer",
-        {"flink": {"operator": {"extraIngress": [{"from": [{}], "ports": [{"port": 1}]}]}}},
-        "/flink/operator/extraIngress/0/from/0",
-    ),
-    (
-        "extra rule mixing ipBlock and selector",
-        {
-            "flink": {
-                "egress": {
-                    "enabled": True,
-                    "extraEgress": [
-                        {
-                            "to": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}],
-                            "ports": [{"port": 1}],
-                        }
-                    ],
-                }
-            }
-        },
-        "/flink/egress/extraEgress/0/to/0",
-    ),
-    (
-        "bad CIDR",
-        {"flink": {"operator": {"webhookFrom": "cidrs", "webhookCIDRs": ["10.0.0.300/8"]}}},
-        "/flink/operator/webhookCIDRs/0",
-    ),
-    (
-        "kafka destination mixing cidr and namespace",
-        {
-            "flink": {
-                "egress": {
-                    "enabled": True,
-                    "kafka": {"ports": [9092], "to": [{"cidr": "10.0.0.0/8", "namespace": "kafka"}]},
-                }
-            }
-        },
-        "/flink/egress/kafka/to/0",
-    ),
-    ("unknown platform", {"platform": "eks"}, "/platform"),
-    (
-        "unknown webhook source",
-        {"eventProcessing": {"operator": {"webhookFrom": "api"}}},
-        "/eventProcessing/operator/webhookFrom",
-    ),
-    (
-        "metrics from namespaces without any",
-        {"flink": {"metrics": {"enabled": True, "port": 9250, "from": "namespaces"}}},
-        "/flink/metrics/namespaces",
-    ),
-]
-
-
-@pytest.mark.parametrize("values, key", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
-def test_bad_input_is_rejected_with_the_key(values, key):
-    with pytest.raises(RenderError) as err:
-        helm_template(values)
-    assert key in err.value.stderr and err.value.stdout == ""
