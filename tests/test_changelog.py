@@ -76,12 +76,12 @@ def test_a_release_moved_out_of_unreleased_reaches_the_annotation(tree: Tree) ->
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("## [0.1.0] - 2026-11-26\n### Added\n- a\n## [Unreleased]\n", "must be the first section"),
-        ("## [0.1.0] - 2026-11-26\n### New\n- a\n", "'### New' is not one of Added"),
-        ("## [0.1.0] - 2026-11-26\n- a\n", "an entry before any"),
-        ("## 0.1.0\n### Added\n- a\n", "a section is"),
-        ("## [0.1.0] - 2026-11-26\n### Added\n- a\n## [0.2.0] - 2026-11-29\n### Added\n- b\n", "newest first"),
-        ("## [0.2.0] - 2026-11-29\n### Added\n## [0.1.0] - 2026-11-26\n### Added\n- a\n", r"\[0\.2\.0\] lists no"),
+        ("## [1.0.0] - 2026-11-26\n### Added\n- a\n## [Unreleased]\n", "must be the first section"),
+        ("## [1.0.0] - 2026-11-26\n### New\n- a\n", "'### New' is not one of Added"),
+        ("## [1.0.0] - 2026-11-26\n- a\n", "an entry before any"),
+        ("## 1.0.0\n### Added\n- a\n", "a section is"),
+        ("## [1.0.0] - 2026-11-26\n### Added\n- a\n## [1.1.0] - 2026-11-29\n### Added\n- b\n", "newest first"),
+        ("## [1.1.0] - 2026-11-29\n### Added\n## [1.0.0] - 2026-11-26\n### Added\n- a\n", r"\[1\.1\.0\] lists no"),
     ],
 )
 def test_a_malformed_changelog_fails_naming_what(text: str, message: str) -> None:

@@ -6,14 +6,20 @@ never from a render. Rule grouping may differ; tools.policy.normal compares mean
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 
 from tests.conftest import rendered
 from tests.pages import assert_matches_table, assert_objects_are_the_pages, table_policy
 from tools import facts
+from tools.groups import group_table
+from tools.paths import CHART, MAX_VALUES
 from tools.policy import ANY_PEER, normal
-from tools.render import NAMESPACE, by_name
+from tools.render import NAMESPACE, by_name, render
 from tools.scenarios import FULL_PAGE, METRICS_PORT
+from tools.values import effective_values, get
 
 # The two EP policies the page tabulates but does not print (compared with its tables below).
 TABULATED = facts.switches()["deployOperatorNetworkPolicy"] + facts.switches()["deployNetworkPolicies"]
@@ -51,11 +57,39 @@ def test_everything_lands_in_the_release_namespace_by_default():
     assert {o["metadata"]["namespace"] for o in rendered(FULL_PAGE)} == {NAMESPACE}
 
 
-def test_every_object_carries_the_standard_labels():
-    for obj in rendered(FULL_PAGE):
-        labels = obj["metadata"]["labels"]
-        assert labels["app.kubernetes.io/name"] == "ibm-ep-network-policies"
-        assert labels["app.kubernetes.io/instance"] == "ibm-ep-network-policies"
-        assert labels["app.kubernetes.io/managed-by"] == "Helm"
-        assert labels["helm.sh/chart"].startswith("ibm-ep-network-policies-")
-        assert labels["app.kubernetes.io/component"]
+def _components(values: dict[str, Any]) -> dict[str, str]:
+    """{policy name: its group's id} for `values`, from the chart's group table (templates/_groups.tpl)."""
+    v = effective_values(values)
+    names: dict[str, str] = {}
+    for g in group_table():
+        if g["scope"] == "deployment":
+            names.update({d["name"] + g["suffix"]: g["id"] for d in get(v, "flink.deployments")})
+        elif "of" in g:
+            names[next(n for n, i in names.items() if i == g["of"]) + g["suffix"]] = g["id"]
+        else:  # policyName, else defaultName (prefixed with the block's `name` when it has one)
+            block = get(v, g["values"])
+            prefix = f"{block['name']}-" if block.get("name") else ""
+            names[block.get("policyName") or prefix + g.get("defaultName", "")] = g["id"]
+    return names
+
+
+def test_every_object_carries_the_standard_labels_from_chart_yaml_and_the_common_labels():
+    """The one owner of the standard labels (no suite spells them, nor the chart's version): every
+    template's object in the max config (which sets commonLabels), under another release name."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load(MAX_VALUES.read_text())
+    objs = render(values, release="other-release")
+    components, common = _components(values), values["commonLabels"]
+    assert common, "the max config sets commonLabels"
+    assert {o["metadata"]["name"] for o in objs} <= set(components), "an object no group names"
+    assert set(components.values()) == {g["id"] for g in group_table()}, "the max config leaves a group out"
+    for obj in objs:
+        assert obj["metadata"]["labels"] == {
+            "app.kubernetes.io/name": chart["name"],
+            "app.kubernetes.io/instance": "other-release",
+            "app.kubernetes.io/managed-by": "Helm",
+            "app.kubernetes.io/component": components[obj["metadata"]["name"]],
+            "app.kubernetes.io/part-of": "ibm-event-processing",
+            "helm.sh/chart": f"{chart['name']}-{chart['version']}",
+            **common,
+        }, obj["metadata"]["name"]

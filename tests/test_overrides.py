@@ -193,10 +193,6 @@ def test_several_deployments_each_get_their_policies():
     }
 
 
-def test_common_labels_reach_every_object():
-    assert all(o["metadata"]["labels"]["team"] == "platform" for o in rendered({"commonLabels": {"team": "platform"}}))
-
-
 def test_deny_all_covers_a_namespace_whose_only_flink_policy_is_beyond_the_page():
     """Decision deny-all-namespaces: every namespace an enabled ingress policy lives in, whichever it is."""
     values = {
