@@ -44,7 +44,7 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
 
 .PHONY: test
-test: tools lint ## Run every test: the linters (make lint), then render vs spec, schema, kubeconform, helm-unittest, docs...
+test: tools lint ## Run every test: the linters (make lint), then every test layer (docs/harness.md)
 	$(PYTEST) tests
 
 # The inner loop: `make test` but for its slow layers, the real control plane and the dataplane

@@ -14,6 +14,7 @@ from tests.conftest import rendered
 from tools import facts
 from tools.policy import ANY_PEER, normal
 from tools.render import NAMESPACE, by_name
+from tools.scenarios import METRICS_ON, METRICS_PORT
 from tools.values import put
 
 BEYOND = facts.load()["beyondPage"]
@@ -184,7 +185,7 @@ def test_openshift_flips_every_auto_source_and_explicit_values_still_win():
         rendered(
             {
                 "platform": "openshift",
-                "flink": {"metrics": {"enabled": True, "port": 9250}, "egress": {"enabled": True}},
+                "flink": {**METRICS_ON["flink"], "egress": {"enabled": True}},
             }
         )
     )
@@ -192,7 +193,7 @@ def test_openshift_flips_every_auto_source_and_explicit_values_still_win():
     assert _ingress_peers(objs["ibm-ep-operator"], 8443) == {host}
     assert _ingress_peers(objs["ibm-eventautomation-flink-operator"], 9443) == {host}
     assert _ingress_peers(objs["ibm-ep"], 8443) == {_ns_peer(OS["ingressNamespaces"]["labels"])}
-    assert _ingress_peers(objs[f"{JM}-monitoring"], 9250) == {_ns_peer(OS["monitoringNamespaces"]["labels"])}
+    assert _ingress_peers(objs[f"{JM}-monitoring"], METRICS_PORT) == {_ns_peer(OS["monitoringNamespaces"]["labels"])}
     assert _dns_pairs(OS_DNS) <= _pairs(objs["ibm-eventautomation-flink-egress"])
     explicit = by_name(rendered({"platform": "openshift", "eventProcessing": {"instance": {"uiFrom": "anywhere"}}}))
     assert _ingress_peers(explicit["ibm-ep"], 8443) == {ANY_PEER}

@@ -1,6 +1,7 @@
 """The repository's habits: what a reader meets says what and why (no bare "issue N" references), the
 pre-commit hooks run exactly what `make lint` and `make verify-generated` run, and `make test-fast`
-leaves out exactly the slow layers."""
+leaves out exactly the slow layers; one owner per assertion (no suite asserts the schema's messages,
+spells the chart's version or sets the whole page by hand)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import re
 import shlex
 import subprocess
 from fnmatch import fnmatch
+from typing import Any
 
 import yaml
 
 from tools.mutate.runner import SLOW
-from tools.paths import ROOT
+from tools.paths import REPO_CHART, ROOT
+from tools.scenarios import FULL_PAGE
 
 ISSUE_REFERENCE = re.compile(r"\bissues? ?#?\d+\b|\(issue[:,)]", re.I)
 # Files the check leaves out, and why.
@@ -95,3 +98,47 @@ def test_make_test_fast_leaves_out_the_slow_layers_only() -> None:
     every = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")}
     left_out = every - fast_modules()
     assert left_out == {m for m in every if any(fnmatch(m, g) for g in SLOW)} | {"tests/test_lint.py"}
+
+
+# --- one owner per assertion -----------------------------------------------------------------------
+
+SUITES = sorted((REPO_CHART / "tests").rglob("*_test.yaml"))
+
+
+def _suite_tests() -> list[tuple[str, dict[str, Any]]]:
+    return [(p.name, t) for p in SUITES for t in yaml.safe_load(p.read_text())["tests"]]
+
+
+def _dotted(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` and `{"a.b": 1}` both as `{"a.b": 1}` (maps whose keys hold dots stay values)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value and not any("." in k or "/" in k for k in value):
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_no_suite_asserts_a_schema_message() -> None:
+    """The schema's messages (JSON pointers, `at '/flink/ports/rest': ...`) are tests/test_bad_input.py's."""
+    found = [f"{name}: {t['it']}" for name, t in _suite_tests() for a in t["asserts"] if "at '" in str(a)]
+    assert not found, "assert these in tests/test_bad_input.py:\n" + "\n".join(found)
+
+
+def test_no_test_spells_the_chart_version() -> None:
+    """A version bump edits Chart.yaml, CHANGELOG.md and the snapshot only: the standard labels are
+    tests/test_defaults.py's, derived from Chart.yaml."""
+    version = yaml.safe_load((REPO_CHART / "Chart.yaml").read_text())["version"]
+    files = [*SUITES, *sorted((ROOT / "tests").rglob("*.py"))]
+    spelled = re.compile(rf"(?<![\d.]){re.escape(version)}(?!\d)")
+    found = [str(f.relative_to(ROOT)) for f in files if spelled.search(f.read_text())]
+    assert not found, f"chart version {version} spelled in: {found}"
+
+
+def test_no_suite_sets_the_whole_page_by_hand() -> None:
+    """The whole page is one file, the chart's tests/full-page.yaml (tools.scenarios.FULL_PAGE): a suite
+    that wants it reads it (`values: [full-page.yaml]`)."""
+    page = _dotted(FULL_PAGE).items()
+    found = [f"{name}: {t['it']}" for name, t in _suite_tests() if page <= _dotted(t.get("set") or {}).items()]
+    assert not found, found

@@ -15,7 +15,7 @@ from tools.connectivity.layout import resolved_source
 from tools.paths import CHART
 from tools.policy import admitted_ports, normal, selects
 from tools.render import RenderError, by_name, render
-from tools.scenarios import FULL_PAGE
+from tools.scenarios import FULL_PAGE, METRICS_ON
 from tools.values import effective_values, merge, put, updated
 
 JM = "ibm-eventautomation-flink-jobmanager"
@@ -234,7 +234,6 @@ NARROWING = [
         "router",
     ),
 ]
-METRICS_ON = {"flink": {"metrics": {"enabled": True, "port": 9250}}}
 
 
 @pytest.mark.parametrize("source, key, value, resolved, peer, other", NARROWING, ids=[n[1] for n in NARROWING])

@@ -126,3 +126,16 @@ def test_a_reworded_message_is_noticed() -> None:
     real = "flink.metrics.port: is required when flink.metrics.enabled is true"
     assert any(p.fullmatch(real) for p in patterns)
     assert not any(p.fullmatch(real.replace("required", "needed")) for p in patterns)
+
+
+def test_the_test_layers_are_described_once() -> None:
+    """docs/harness.md's table is the one description of the test layers, its folders real; README.md
+    and CONTRIBUTING.md link to it instead of describing the layers again."""
+    rows = re.findall(r"^\| (helm-unittest[^|]*|pytest) \| `([^`]+)`", LAYOUT.read_text(), re.M)
+    assert [r[0] for r in rows] == ["helm-unittest", "helm-unittest, schema off", "pytest"]
+    assert all(list(ROOT.glob(where)) for _, where in rows), rows
+    for doc in (README, ROOT / "CONTRIBUTING.md"):
+        text = doc.read_text()
+        assert "docs/harness.md" in text, doc.name
+        again = [line for line in text.splitlines() if "helm-unittest" in line and "pytest" in line]
+        assert not again, f"{doc.name} describes the test layers again (link to docs/harness.md): {again}"

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import rendered
 from tools import facts
 from tools.render import by_name
+from tools.scenarios import METRICS_PORT
 from tools.values import merge, put
 
 
@@ -20,7 +21,7 @@ def _merge(*trees: dict[str, Any]) -> dict[str, Any]:
 # Deny-all with a product policy off is refused unless acknowledged (tests/test_beyond_page.py).
 ALL_ON = _merge(
     *(put({}, s, True) for s in facts.switches()),
-    put({}, "flink.metrics.port", 9250),
+    put({}, "flink.metrics.port", METRICS_PORT),
     put({}, "acknowledge.denyAllWithoutProductPolicies", True),
 )
 

@@ -1,6 +1,7 @@
 """Values several checks share, each defined once (low in the layering: facts and values only).
 
-FULL_PAGE, METRICS_PORT    the page's two optional objects on: deny-all, and Flink metrics on 9250
+FULL_PAGE, METRICS_PORT    the page's two optional objects on: deny-all, and Flink metrics (the chart's
+                           tests/full-page.yaml); DENY_ALL_ON and METRICS_ON, its two halves
 DENY, METRICS              their switches
 GROUP_SWITCHES             the switches of the page's policy groups (every page switch but those two)
 SWITCHES                   GROUP_SWITCHES, then DENY and METRICS: the switch matrix's axes, in order
@@ -11,17 +12,21 @@ INGRESS_CONTROLLER         an ingress controller's namespace and pod labels (ing
 
 from __future__ import annotations
 
+import yaml
+
 from tools import facts
+from tools.paths import REPO_CHART
 from tools.values import Values
 
-# The port the examples give the Flink metrics reporter (the page leaves it to the user: its
-# METRICS_PORT_NUMBER placeholder).
-METRICS_PORT = 9250
-# The whole page: on top of the defaults (the 1.0 page) or a later page's example, the switches that
-# add the page's two optional objects, the deny-all and the Flink metrics policy. The README's picture,
-# a dataplane case and the tests that compare a render with a page's every object use these values.
-# Shared: copy it before changing it (tools.values.merge and updated do).
-FULL_PAGE: Values = {"denyAllIngress": {"enabled": True}, "flink": {"metrics": {"enabled": True, "port": METRICS_PORT}}}
+# The whole page (the defaults plus deny-all and the Flink metrics policy on the examples' port):
+# one file, which the helm-unittest snapshot suite reads too. Shared: copy it before changing it
+# (tools.values.merge and updated do).
+FULL_PAGE_FILE = REPO_CHART / "tests" / "full-page.yaml"
+FULL_PAGE: Values = yaml.safe_load(FULL_PAGE_FILE.read_text())
+METRICS_PORT: int = FULL_PAGE["flink"]["metrics"]["port"]
+# Its two halves: deny-all on, and the metrics policy on.
+DENY_ALL_ON: Values = {"denyAllIngress": FULL_PAGE["denyAllIngress"]}
+METRICS_ON: Values = {"flink": FULL_PAGE["flink"]}
 
 DENY = "denyAllIngress.enabled"
 METRICS = "flink.metrics.enabled"

@@ -18,9 +18,10 @@ from tools.audit.findings import AuditError, audit
 from tools.audit.snapshot import Snapshot, from_objects
 from tools.kubelist import objects
 from tools.render import render
+from tools.scenarios import DENY_ALL_ON
 
 Obj = dict[str, Any]
-DENY_ALL = {"denyAllIngress": {"enabled": True}}
+DENY_ALL = DENY_ALL_ON
 
 
 def installed(values: dict[str, Any], release: str, ns: str) -> list[Obj]:

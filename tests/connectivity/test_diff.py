@@ -20,11 +20,11 @@ from tools.connectivity.engine import PROTOCOL_NUMBERS
 from tools.connectivity.why import ALL_PORTS
 from tools.paths import ROOT
 from tools.render import render
+from tools.scenarios import DENY_ALL_ON, METRICS_ON, METRICS_PORT
 from tools.values import effective_values
 
-DENY: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
-METRICS_PORT = 9250  # the page's example metrics port
-METRICS: dict[str, Any] = {"flink": {"metrics": {"enabled": True, "port": METRICS_PORT}}}
+DENY: dict[str, Any] = DENY_ALL_ON
+METRICS: dict[str, Any] = METRICS_ON
 DENY_NO_EP_OPERATOR: dict[str, Any] = {
     **DENY,
     "deployOperatorNetworkPolicy": False,

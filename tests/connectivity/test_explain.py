@@ -15,8 +15,9 @@ from tools.connectivity import explain
 from tools.connectivity.engine import Scenario, analyze
 from tools.connectivity.flows import ANY_PORT, Port
 from tools.paths import EXAMPLES
+from tools.scenarios import DENY_ALL_ON
 
-DENY: dict[str, Any] = {"denyAllIngress": {"enabled": True}}
+DENY: dict[str, Any] = DENY_ALL_ON
 EGRESS_LOCKED = yaml.safe_load((EXAMPLES / "egress-locked.yaml").read_text())
 
 
