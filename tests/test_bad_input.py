@@ -23,148 +23,152 @@ from tools.render import RenderError, helm_template
 from tools.values import put
 
 CASES_YAML = """
-- [switch not a boolean, {deployOperatorNetworkPolicy: 'yes'}, "/deployOperatorNetworkPolicy"]
-- [nested switch not a boolean, {flink.taskmanager.enabled: 1}, "/flink/taskmanager/enabled"]
-- [port zero, {flink.ports.rest: 0}, "/flink/ports/rest"]
-- [port above 65535, {flink.ports.rpc: 65536}, "/flink/ports/rpc"]
-- [port negative, {eventProcessing.operator.webhookPort: -1}, "/eventProcessing/operator/webhookPort"]
-- [port as a string, {flink.ports.blob: '6124'}, "/flink/ports/blob"]
-- [port not whole, {eventProcessing.instance.ports.ui: 8443.5}, "/eventProcessing/instance/ports/ui"]
-- [metrics port out of range, {flink.metrics.enabled: true, flink.metrics.port: 70000}, "/flink/metrics/port"]
+- [switch not a boolean, {deployOperatorNetworkPolicy: 'yes'}, "at '/deployOperatorNetworkPolicy'"]
+- [nested switch not a boolean, {flink.taskmanager.enabled: 1}, "at '/flink/taskmanager/enabled'"]
+- [port zero, {flink.ports.rest: 0}, "at '/flink/ports/rest'"]
+- [port above 65535, {flink.ports.rpc: 65536}, "at '/flink/ports/rpc'"]
+- [port negative, {eventProcessing.operator.webhookPort: -1}, "at '/eventProcessing/operator/webhookPort'"]
+- [port as a string, {flink.ports.blob: '6124'}, "at '/flink/ports/blob'"]
+- [port not whole, {eventProcessing.instance.ports.ui: 8443.5}, "at '/eventProcessing/instance/ports/ui'"]
+- [metrics port out of range, {flink.metrics.enabled: true, flink.metrics.port: 70000}, "at '/flink/metrics/port'"]
 - [metrics on without a port, {flink.metrics.enabled: true}, "at '/flink/metrics(/port)?': (got null,
     want integer|missing property 'port')"]
 - [unknown top-level key, {deployNetworkPolicy: false}, "deployNetworkPolicy"]
-- [unknown nested key, {flink.operator.enable: false}, "/flink/operator"]
+- [unknown nested key, {flink.operator.enable: false}, "at '/flink/operator'"]
 - [unknown key in a deployment, {flink.deployments: [{name: ibm-eventautomation-flink, labels: {}}]},
-    "/flink/deployments/0"]
-- [deployment without a name, {flink.deployments: [{namespace: flink}]}, "/flink/deployments/0"]
+    "at '/flink/deployments/0'"]
+- [deployment without a name, {flink.deployments: [{namespace: flink}]}, "at '/flink/deployments/0'"]
 - [no deployments, {flink.deployments: []}, "at '/flink/deployments': minItems: got 0, want 1"]
 - [empty deployment selector, {flink.deployments: [{name: ibm-eventautomation-flink, podSelector: {}}]},
     "at '/flink/deployments/0/podSelector': minProperties: got 0, want 1"]
-- [bad label key, {flink.operator.podSelector.bad key: x}, "/flink/operator/podSelector"]
-- [bad label value, {eventProcessing.operator.podSelector.app: -x-}, "/eventProcessing/operator/podSelector/app"]
+- [bad label key, {flink.operator.podSelector.bad key: x}, "at '/flink/operator/podSelector'"]
+- [bad label value, {eventProcessing.operator.podSelector.app: -x-}, "at '/eventProcessing/operator/podSelector/app'"]
 - [label value too long,
     {flink.componentLabels.jobmanager.component: jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj},
-    "/flink/componentLabels/jobmanager/component"]
+    "at '/flink/componentLabels/jobmanager/component'"]
 - [label value not a string, {flink.componentLabels.taskmanager.component: 1},
-    "/flink/componentLabels/taskmanager/component"]
-- [namespace not DNS-1123, {flink.operator.namespace: Flink_Ops}, "/flink/operator/namespace"]
-- [policy name not DNS-1123, {denyAllIngress.policyName: Deny All}, "/denyAllIngress/policyName"]
-- [deployment name with a dot, {flink.deployments: [{name: a.b}]}, "/flink/deployments/0/name"]
-- [deny-all namespace twice, {denyAllIngress.namespaces: [a, a]}, "/denyAllIngress/namespaces"]
-- [common label hiding a chart label, {commonLabels: {app.kubernetes.io/instance: x}}, "/commonLabels"]
-- [common label hiding app.kubernetes.io/name, {commonLabels: {app.kubernetes.io/name: x}}, "/commonLabels"]
+    "at '/flink/componentLabels/taskmanager/component'"]
+- [namespace not DNS-1123, {flink.operator.namespace: Flink_Ops}, "at '/flink/operator/namespace'"]
+- [policy name not DNS-1123, {denyAllIngress.policyName: Deny All}, "at '/denyAllIngress/policyName'"]
+- [deployment name with a dot, {flink.deployments: [{name: a.b}]}, "at '/flink/deployments/0/name'"]
+- [deny-all namespace twice, {denyAllIngress.namespaces: [a, a]}, "at '/denyAllIngress/namespaces'"]
+- [common label hiding a chart label, {commonLabels: {app.kubernetes.io/instance: x}}, "at '/commonLabels"]
+- [common label hiding app.kubernetes.io/name, {commonLabels: {app.kubernetes.io/name: x}}, "at '/commonLabels"]
 - [common label hiding app.kubernetes.io/managed-by, {commonLabels: {app.kubernetes.io/managed-by: x}},
-    "/commonLabels"]
-- [common label hiding app.kubernetes.io/component, {commonLabels: {app.kubernetes.io/component: x}}, "/commonLabels"]
-- [common label hiding app.kubernetes.io/part-of, {commonLabels: {app.kubernetes.io/part-of: x}}, "/commonLabels"]
-- [common label hiding helm.sh/chart, {commonLabels: {helm.sh/chart: x}}, "/commonLabels"]
-- [unknown platform (platform), {platform: gke}, "/platform"]
-- [unknown EP webhook source, {eventProcessing.operator.webhookFrom: api}, "/eventProcessing/operator/webhookFrom"]
-- [unknown Flink webhook source, {flink.operator.webhookFrom: api}, "/flink/operator/webhookFrom"]
-- [unknown UI source, {eventProcessing.instance.uiFrom: lb}, "/eventProcessing/instance/uiFrom"]
-- [unknown metrics source, {flink.metrics.from: prometheus}, "/flink/metrics/from"]
+    "at '/commonLabels"]
+- [common label hiding app.kubernetes.io/component, {commonLabels: {app.kubernetes.io/component: x}},
+    "at '/commonLabels"]
+- [common label hiding app.kubernetes.io/part-of, {commonLabels: {app.kubernetes.io/part-of: x}}, "at '/commonLabels"]
+- [common label hiding helm.sh/chart, {commonLabels: {helm.sh/chart: x}}, "at '/commonLabels"]
+- [unknown platform (platform), {platform: gke}, "at '/platform'"]
+- [unknown EP webhook source, {eventProcessing.operator.webhookFrom: api}, "at '/eventProcessing/operator/webhookFrom'"]
+- [unknown Flink webhook source, {flink.operator.webhookFrom: api}, "at '/flink/operator/webhookFrom'"]
+- [unknown UI source, {eventProcessing.instance.uiFrom: lb}, "at '/eventProcessing/instance/uiFrom'"]
+- [unknown metrics source, {flink.metrics.from: prometheus}, "at '/flink/metrics/from'"]
 - [namespace too long, {flink.operator.namespace: nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn},
-    "/flink/operator/namespace"]
+    "at '/flink/operator/namespace'"]
 - [instance name too long,
     {eventProcessing.instance.name: iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii},
-    "/eventProcessing/instance/name"]
-- [instance name not DNS-1123, {eventProcessing.instance.name: My_EP}, "/eventProcessing/instance/name"]
+    "at '/eventProcessing/instance/name'"]
+- [instance name not DNS-1123, {eventProcessing.instance.name: My_EP}, "at '/eventProcessing/instance/name'"]
 - [instance policy name not DNS-1123, {eventProcessing.instance.policyName: EP},
-    "/eventProcessing/instance/policyName"]
+    "at '/eventProcessing/instance/policyName'"]
 - [deployment name too long,
     {flink.deployments: [{name: dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd}]},
-    "/flink/deployments/0/name"]
-- [DNS namespace not DNS-1123, {cluster.dns.namespace: Kube_System}, "/cluster/dns/namespace"]
+    "at '/flink/deployments/0/name'"]
+- [DNS namespace not DNS-1123, {cluster.dns.namespace: Kube_System}, "at '/cluster/dns/namespace'"]
 - [DNS namespace too long, {cluster.dns.namespace: nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn},
-    "/cluster/dns/namespace"]
-- [no DNS ports, {cluster.dns.ports: []}, "/cluster/dns/ports"]
-- [no API server ports (schema), {cluster.kubernetesApi.ports: []}, "/cluster/kubernetesApi/ports"]
-- [API server port twice, {cluster.kubernetesApi.ports: [443, 443]}, "/cluster/kubernetesApi/ports"]
-- [bad IPv4 CIDR, {eventProcessing.operator.webhookCIDRs: [10.0.0.0/33]}, "/eventProcessing/operator/webhookCIDRs/0"]
-- [bad IPv6 CIDR, {eventProcessing.operator.webhookCIDRs: ['fd00::/129']}, "/eventProcessing/operator/webhookCIDRs/0"]
-- [CIDR twice, {flink.operator.webhookCIDRs: [10.0.0.0/8, 10.0.0.0/8]}, "/flink/operator/webhookCIDRs"]
-- [metrics from namespaces without one, {flink.metrics.from: namespaces}, "/flink/metrics/namespaces"]
-- [metrics namespace twice, {flink.metrics.namespaces: [a, a]}, "/flink/metrics/namespaces"]
-- [metrics namespace not DNS-1123, {flink.metrics.namespaces: [Mon]}, "/flink/metrics/namespaces/0"]
+    "at '/cluster/dns/namespace'"]
+- [no DNS ports, {cluster.dns.ports: []}, "at '/cluster/dns/ports'"]
+- [no API server ports (schema), {cluster.kubernetesApi.ports: []}, "at '/cluster/kubernetesApi/ports'"]
+- [API server port twice, {cluster.kubernetesApi.ports: [443, 443]}, "at '/cluster/kubernetesApi/ports'"]
+- [bad IPv4 CIDR, {eventProcessing.operator.webhookCIDRs: [10.0.0.0/33]},
+    "at '/eventProcessing/operator/webhookCIDRs/0'"]
+- [bad IPv6 CIDR, {eventProcessing.operator.webhookCIDRs: ['fd00::/129']},
+    "at '/eventProcessing/operator/webhookCIDRs/0'"]
+- [CIDR twice, {flink.operator.webhookCIDRs: [10.0.0.0/8, 10.0.0.0/8]}, "at '/flink/operator/webhookCIDRs'"]
+- [metrics from namespaces without one, {flink.metrics.from: namespaces}, "at '/flink/metrics/namespaces'"]
+- [metrics namespace twice, {flink.metrics.namespaces: [a, a]}, "at '/flink/metrics/namespaces'"]
+- [metrics namespace not DNS-1123, {flink.metrics.namespaces: [Mon]}, "at '/flink/metrics/namespaces/0'"]
 - [metrics namespace too long,
     {flink.metrics.namespaces: [nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]},
-    "/flink/metrics/namespaces/0"]
-- [deny-all namespace not DNS-1123, {denyAllIngress.namespaces: [A]}, "/denyAllIngress/namespaces/0"]
+    "at '/flink/metrics/namespaces/0'"]
+- [deny-all namespace not DNS-1123, {denyAllIngress.namespaces: [A]}, "at '/denyAllIngress/namespaces/0'"]
 - [deny-all namespace too long,
     {denyAllIngress.namespaces: [nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]},
-    "/denyAllIngress/namespaces/0"]
+    "at '/denyAllIngress/namespaces/0'"]
 - [extra rule without peers, {flink.operator.extraIngress: [{from: [], ports: [{port: 1}]}]},
-    "/flink/operator/extraIngress/0/from"]
+    "at '/flink/operator/extraIngress/0/from'"]
 - [extra rule without ports (flink.operator), {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
-    ports: []}]}, "/flink/operator/extraIngress/0/ports"]
+    ports: []}]}, "at '/flink/operator/extraIngress/0/ports'"]
 - [extra egress rule without destinations, {flink.egress.extraEgress: [{to: [], ports: [{port: 1}]}]},
-    "/flink/egress/extraEgress/0/to"]
+    "at '/flink/egress/extraEgress/0/to'"]
 - [extra egress rule without ports, {flink.egress.extraEgress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: []}]},
-    "/flink/egress/extraEgress/0/ports"]
+    "at '/flink/egress/extraEgress/0/ports'"]
 - [extra rule with an empty peer (schema), {flink.operator.extraIngress: [{from: [{}], ports: [{port: 1}]}]},
-    "/flink/operator/extraIngress/0/from/0"]
+    "at '/flink/operator/extraIngress/0/from/0'"]
 - [extra rule with an empty namespace selector (schema),
     {flink.jobmanager.extraIngress: [{from: [{namespaceSelector: {}}], ports: [{port: 1}]}]},
-    "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector"]
+    "at '/flink/jobmanager/extraIngress/0/from/0/namespaceSelector'"]
 - [extra rule mixing an ipBlock and a selector (schema),
     {flink.jobmanager.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {matchLabels: {a: b}}}],
-    ports: [{port: 1}]}]}, "/flink/jobmanager/extraIngress/0/from/0"]
+    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0"]
 - [extra rule with no match expressions,
     {flink.jobmanager.extraIngress: [{from: [{namespaceSelector: {matchExpressions: []}}], ports: [{port: 1}]}]},
-    "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector/matchExpressions"]
+    "at '/flink/jobmanager/extraIngress/0/from/0/namespaceSelector/matchExpressions'"]
 - [extra rule with a match expression without a key,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{key: '', operator: Exists}]}}],
-    ports: [{port: 1}]}]}, "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key"]
+    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key'"]
 - [extra rule with an unknown match operator,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{key: a, operator: Like}]}}],
-    ports: [{port: 1}]}]}, "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/operator"]
+    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/operator'"]
 - [extra rule with an unknown protocol, {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
-    ports: [{port: 1, protocol: ICMP}]}]}, "/flink/operator/extraIngress/0/ports/0/protocol"]
+    ports: [{port: 1, protocol: ICMP}]}]}, "at '/flink/operator/extraIngress/0/ports/0/protocol'"]
 - [extra rule with a named port too long, {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
-    ports: [{port: a-sixteen-chars0}]}]}, "/flink/operator/extraIngress/0/ports/0/port"]
+    ports: [{port: a-sixteen-chars0}]}]}, "at '/flink/operator/extraIngress/0/ports/0/port'"]
 - [extra rule with a named port not a name, {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
-    ports: [{port: Web_UI}]}]}, "/flink/operator/extraIngress/0/ports/0/port"]
+    ports: [{port: Web_UI}]}]}, "at '/flink/operator/extraIngress/0/ports/0/port'"]
 - [empty Kafka destination, {flink.egress.kafka.ports: [9092], flink.egress.kafka.to: [{}]},
-    "/flink/egress/kafka/to/0"]
+    "at '/flink/egress/kafka/to/0'"]
 - [Kafka destination mixing a CIDR and a namespace (schema), {flink.egress.kafka.ports: [9092],
-    flink.egress.kafka.to: [{cidr: 10.0.0.0/8, namespace: kafka}]}, "/flink/egress/kafka/to/0"]
+    flink.egress.kafka.to: [{cidr: 10.0.0.0/8, namespace: kafka}]}, "at '/flink/egress/kafka/to/0"]
 - [Kafka destination with except and no CIDR, {flink.egress.kafka.ports: [9092],
-    flink.egress.kafka.to: [{namespace: kafka, except: [10.0.0.0/24]}]}, "/flink/egress/kafka/to/0"]
+    flink.egress.kafka.to: [{namespace: kafka, except: [10.0.0.0/24]}]}, "at '/flink/egress/kafka/to/0"]
 - [Kafka namespace not DNS-1123, {flink.egress.kafka.ports: [9092], flink.egress.kafka.to: [{namespace: Kafka}]},
-    "/flink/egress/kafka/to/0/namespace"]
+    "at '/flink/egress/kafka/to/0/namespace'"]
 - [Kafka namespace too long, {flink.egress.kafka.ports: [9092],
     flink.egress.kafka.to: [{namespace: kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk}]},
-    "/flink/egress/kafka/to/0/namespace"]
-- [Kafka port twice, {flink.egress.kafka.ports: [9092, 9092], flink.egress.kafka.to: []}, "/flink/egress/kafka/ports"]
+    "at '/flink/egress/kafka/to/0/namespace'"]
+- [Kafka port twice, {flink.egress.kafka.ports: [9092, 9092], flink.egress.kafka.to: []},
+    "at '/flink/egress/kafka/ports'"]
 - [match expression without a key,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{operator: Exists}]}}],
-    ports: [{port: 1}]}]}, "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0"]
+    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0'"]
 - [match expression without an operator,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{key: a}]}}], ports: [{port: 1}]}]},
-    "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0"]
+    "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0'"]
 - [ipBlock without a CIDR, {flink.operator.extraIngress: [{from: [{ipBlock: {except: [10.0.0.0/24]}}],
-    ports: [{port: 1}]}]}, "/flink/operator/extraIngress/0/from/0/ipBlock"]
+    ports: [{port: 1}]}]}, "at '/flink/operator/extraIngress/0/from/0/ipBlock'"]
 - [port entry without a port (schema), {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
-    ports: [{protocol: TCP}]}]}, "/flink/operator/extraIngress/0/ports/0"]
+    ports: [{protocol: TCP}]}]}, "at '/flink/operator/extraIngress/0/ports/0'"]
 - [extra rule with no from key, {flink.operator.extraIngress: [{ports: [{port: 1}]}]},
-    "/flink/operator/extraIngress/0"]
+    "at '/flink/operator/extraIngress/0'"]
 - [extra rule with no ports key, {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]},
-    "/flink/operator/extraIngress/0"]
+    "at '/flink/operator/extraIngress/0'"]
 - [extra egress rule with no to key, {flink.egress.extraEgress: [{ports: [{port: 1}]}]},
-    "/flink/egress/extraEgress/0"]
+    "at '/flink/egress/extraEgress/0'"]
 - [extra egress rule with no ports key, {flink.egress.extraEgress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]},
-    "/flink/egress/extraEgress/0"]
+    "at '/flink/egress/extraEgress/0'"]
 - [extra rule without from, {flink.taskmanager.extraIngress: [{ports: [{port: 1}]}]},
-    "/flink/taskmanager/extraIngress/0"]
+    "at '/flink/taskmanager/extraIngress/0'"]
 - [extra rule without ports (eventProcessing.operator),
     {eventProcessing.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]},
-    "/eventProcessing/operator/extraIngress/0"]
+    "at '/eventProcessing/operator/extraIngress/0'"]
 - [extra rule mixing ipBlock and selector, {flink.egress.enabled: true,
     flink.egress.extraEgress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {matchLabels: {a: b}}}],
-    ports: [{port: 1}]}]}, "/flink/egress/extraEgress/0/to/0"]
+    ports: [{port: 1}]}]}, "at '/flink/egress/extraEgress/0/to/0"]
 - [bad CIDR, {flink.operator.webhookFrom: cidrs, flink.operator.webhookCIDRs: [10.0.0.300/8]},
-    "/flink/operator/webhookCIDRs/0"]
+    "at '/flink/operator/webhookCIDRs/0'"]
 - [kafka destination mixing cidr and namespace, {flink.egress.enabled: true, flink.egress.kafka.ports: [9092],
     flink.egress.kafka.to: [{cidr: 10.0.0.0/8, namespace: kafka}]},
     "at '/flink/egress/kafka/to/0/namespace': false schema"]
