@@ -43,25 +43,32 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 	@bash tools/bootstrap/tools.sh helm
 	@$(HELM) template $(RELEASE) $(CHART) --namespace $(NAMESPACE) $(values_flag)
 
-.PHONY: test
+# `make test` is three pytest runs (tests/test_lint.py ran in `make lint`): the connectivity checks
+# (nca, the switch matrices) and the rest share the two cores, each one's output printed when it
+# ends; then the real control plane and dataplanes (tests/e2e) alone, since a denied probe is a
+# timeout and a busy machine makes them slower, not surer. tests/test_conventions.py checks that the
+# runs collect every test module exactly once.
+.PHONY: test test-connectivity test-rest test-e2e
 test: tools lint ## Run every test: the linters (make lint), then every test layer (docs/harness.md)
-	$(PYTEST) tests
+	@$(MAKE) --no-print-directory -j2 -Otarget test-connectivity test-rest
+	@$(MAKE) --no-print-directory test-e2e
+
+test-connectivity:
+	$(PYTEST) tests/connectivity $(CONNECTIVITY_ARGS)
+
+test-rest:
+	$(PYTEST) tests --ignore=tests/connectivity --ignore=tests/e2e --ignore=tests/test_lint.py
+
+test-e2e:
+	$(PYTEST) tests/e2e
 
 # The inner loop: `make test` but for its slow layers, the real control plane and the dataplane
-# (tests/e2e) and the switch matrices (tests/connectivity/test_matrix*.py); tests/test_lint.py runs
-# once, in `make lint`. Two pytest processes share the two cores: the connectivity checks (nca) and
-# the rest; each one's output is printed when it ends. `make test` runs everything.
+# (tests/e2e) and the switch matrices (tests/connectivity/test_matrix*.py).
 FAST_MATRIX := --ignore-glob="tests/connectivity/test_matrix*.py"
 
-.PHONY: test-fast test-fast-connectivity test-fast-rest
+.PHONY: test-fast
 test-fast: tools-harness lint ## make test but the control plane and dataplane (tests/e2e) and the switch matrix (test_matrix*.py)
-	@$(MAKE) --no-print-directory -j2 -Otarget test-fast-connectivity test-fast-rest
-
-test-fast-connectivity:
-	$(PYTEST) tests/connectivity $(FAST_MATRIX)
-
-test-fast-rest:
-	$(PYTEST) tests --ignore=tests/connectivity --ignore=tests/e2e --ignore=tests/test_lint.py
+	@$(MAKE) --no-print-directory -j2 -Otarget test-connectivity test-rest CONNECTIVITY_ARGS='$(FAST_MATRIX)'
 
 .PHONY: unittest
 unittest: tools-harness ## Run the chart's helm-unittest suites (and the template guards without the schema)

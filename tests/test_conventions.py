@@ -67,37 +67,46 @@ def test_pre_commit_runs_make_lints_linters_and_verify_generated_locally() -> No
     assert all(h["id"] == h["entry"].removeprefix("make ") for h in hooks)
 
 
-def fast_modules() -> set[str]:
-    """The test modules `make test-fast`'s two pytest runs collect (from `make -n`: paths and --ignore)."""
+def collected(target: str) -> list[str]:
+    """The test modules a make target's pytest runs collect, once per run that collects them (from
+    `make -n`, which still descends into the recursive makes: each run's paths, --ignore and
+    --ignore-glob)."""
     dry = subprocess.run(
-        ["make", "-n", "--no-print-directory", "test-fast-connectivity", "test-fast-rest"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
+        ["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    out: set[str] = set()
+    out: list[str] = []
     for line in dry.splitlines():
         words = shlex.split(line)
+        if "pytest" not in words:
+            continue
         args = words[words.index("pytest") + 1 :]
         ignored = [a.removeprefix("--ignore=") for a in args if a.startswith("--ignore=")]
         globs = [a.removeprefix("--ignore-glob=") for a in args if a.startswith("--ignore-glob=")]
-        for top in (a for a in args if not a.startswith("-")):
-            for p in (ROOT / top).rglob("test_*.py"):
+        for top in (ROOT / a for a in args if not a.startswith("-")):
+            for p in [top] if top.is_file() else sorted(top.rglob("test_*.py")):
                 rel = p.relative_to(ROOT).as_posix()
                 if not any(rel == i or rel.startswith(i + "/") for i in ignored) and not any(
                     fnmatch(rel, g) for g in globs
                 ):
-                    out.add(rel)
+                    out.append(rel)
     return out
+
+
+EVERY_MODULE = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py"))
+
+
+def test_make_test_runs_every_test_module_exactly_once() -> None:
+    """`make test` is several pytest runs (make lint's, two side by side, the e2e): together they
+    collect every module, and none twice."""
+    assert sorted(collected("test")) == EVERY_MODULE
 
 
 def test_make_test_fast_leaves_out_the_slow_layers_only() -> None:
     """What test-fast leaves out is the mutation runner's SLOW (the control plane, the dataplane, the switch
-    matrices) and test_lint.py, which `make lint` ran just before; everything else runs."""
-    every = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")}
-    left_out = every - fast_modules()
-    assert left_out == {m for m in every if any(fnmatch(m, g) for g in SLOW)} | {"tests/test_lint.py"}
+    matrices); everything else runs once (test_lint.py in `make lint`, just before)."""
+    fast = collected("test-fast")
+    assert len(fast) == len(set(fast)), fast
+    assert set(EVERY_MODULE) - set(fast) == {m for m in EVERY_MODULE if any(fnmatch(m, g) for g in SLOW)}
 
 
 # --- one owner per assertion -----------------------------------------------------------------------
