@@ -49,6 +49,7 @@ render: ## Print the policies rendered from defaults (VALUES=file.yaml to overri
 # timeout and a busy machine makes them slower, not surer. tests/test_conventions.py checks that the
 # runs collect every test module exactly once.
 .PHONY: test test-connectivity test-rest test-e2e
+CONNECTIVITY_ARGS ?=
 test: tools lint ## Run every test: the linters (make lint), then every test layer (docs/harness.md)
 	@$(MAKE) --no-print-directory -j2 -Otarget test-connectivity test-rest
 	@$(MAKE) --no-print-directory test-e2e

@@ -5,6 +5,7 @@ spells the chart's version or sets the whole page by hand)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -71,8 +72,12 @@ def collected(target: str) -> list[str]:
     """The test modules a make target's pytest runs collect, once per run that collects them (from
     `make -n`, which still descends into the recursive makes: each run's paths, --ignore and
     --ignore-glob)."""
+    # Not the calling make's flags or variables: under `make test-fast`, its CONNECTIVITY_ARGS (in the
+    # environment and in MAKEFLAGS) would reach this make too.
+    calling = ("MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL", "CONNECTIVITY_ARGS")
+    env = {k: v for k, v in os.environ.items() if k not in calling}
     dry = subprocess.run(
-        ["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
     out: list[str] = []
     for line in dry.splitlines():
