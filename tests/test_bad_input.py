@@ -143,10 +143,14 @@ CASES_YAML = """
     "at '/flink/egress/kafka/ports'"]
 - [match expression without a key,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{operator: Exists}]}}],
-    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0'"]
+    ports: [{port: 1}]}]},
+    "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0': missing property 'key'"]
 - [match expression without an operator,
     {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{key: a}]}}], ports: [{port: 1}]}]},
-    "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0'"]
+    "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0': missing property 'operator'"]
+- [match expression key not a label key,
+    {flink.jobmanager.extraIngress: [{from: [{podSelector: {matchExpressions: [{key: bad key, operator: Exists}]}}],
+    ports: [{port: 1}]}]}, "at '/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key'"]
 - [ipBlock without a CIDR, {flink.operator.extraIngress: [{from: [{ipBlock: {except: [10.0.0.0/24]}}],
     ports: [{port: 1}]}]}, "at '/flink/operator/extraIngress/0/from/0/ipBlock'"]
 - [port entry without a port (schema), {flink.operator.extraIngress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}],
@@ -446,11 +450,53 @@ CASES_YAML = """
     "at '/acknowledge/denyAllWithoutProductPolicies': got string, want boolean"]
 - [an unknown acknowledgement, {acknowledge.everything: true},
     "at '/acknowledge': additional properties 'everything' not allowed"]
+- [a deny-all exception listed twice, {denyAllIngress.exceptNamespaces: [team-a, team-a]},
+    "at '/denyAllIngress/exceptNamespaces': items at 0 and 1 are equal"]
+- [a deny-all exception too long,
+    {denyAllIngress.exceptNamespaces: [nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]},
+    "at '/denyAllIngress/exceptNamespaces/0': maxLength: got 64, want 63"]
+- [an acknowledged namespace listed twice, {acknowledge.denyAllNamespaces: [team-a, team-a]},
+    "at '/acknowledge/denyAllNamespaces': items at 0 and 1 are equal"]
+- [an acknowledged namespace too long,
+    {acknowledge.denyAllNamespaces: [nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]},
+    "at '/acknowledge/denyAllNamespaces/0': maxLength: got 64, want 63"]
+- [an acknowledged namespace not DNS-1123, {acknowledge.denyAllNamespaces: [Team_A]},
+    "at '/acknowledge/denyAllNamespaces/0': 'Team_A' does not match pattern"]
+- [the UI's ingress controller without a namespace, {eventProcessing.instance.uiFrom: ingressController,
+    eventProcessing.instance.ingressController: {namespace: '', podSelector: {app.kubernetes.io/name: traefik}}},
+    "at '/eventProcessing/instance/ingressController/namespace': minLength: got 0, want 1"]
 - [an acknowledgement is nulled out, {acknowledge.egressWithoutDns: null},
     "at '/acknowledge': missing property 'egressWithoutDns'"]
 """
 CASES: list[tuple[str, dict[str, Any], str]] = [(n, v, e) for n, v, e in yaml.safe_load(CASES_YAML)]
 CASES.append(("policy name too long", {"denyAllIngress.policyName": "p" * 254}, "/denyAllIngress/policyName"))
+# A qualified name's DNS prefix is at most 253 characters, which the name's pattern alone does not bound.
+# An annotation key is checked by propertyNames, whose errors helm's schema library (santhosh-tekuri/
+# jsonschema v6.0.3, validator.go:296 `verr.InstanceLocation = vd.vloc`, a live slice where every other
+# error takes a copy, instanceLocation()) reports at whichever key was validated last: the pointer is
+# unreliable, so the case asserts the message quoting the key.
+LONG_PREFIX = "p" * 254 + "/name"
+CASES.append(
+    (
+        "annotation key with a prefix too long",
+        {"commonAnnotations": {LONG_PREFIX: "x"}},
+        f"invalid propertyName '{LONG_PREFIX}'",
+    )
+)
+CASES.append(
+    (
+        "match expression key with a prefix too long",
+        {
+            "flink.taskmanager.extraIngress": [
+                {
+                    "from": [{"podSelector": {"matchExpressions": [{"key": LONG_PREFIX, "operator": "Exists"}]}}],
+                    "ports": [{"port": 1}],
+                }
+            ]
+        },
+        "at '/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/key'",
+    )
+)
 
 
 def _groups(dotted: dict[str, Any]) -> set[tuple[str, ...]]:
