@@ -56,6 +56,7 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- $heads := dict }}
 {{- $out := dict }}
 {{- $seen := dict }}
+{{- $nsChecked := dict }}
 {{- $defaultLabels := .root._epnp.flinkDeploymentLabels }}
 {{- include "epnp.withPatterns" .root }}
 {{- $pat := .root._epnp.patterns }}
@@ -66,7 +67,11 @@ Usage: {{ include "epnp.computeFlinkDeployments" (dict "root" $ "cache" $._epnp)
 {{- /* API server rules (decision api-server-rules), without an include unless failing: the name
        prefixes policy names and, in the default selector, is a label value: a DNS label. */}}
 {{- if not (and (le (len $d.name) 63) (regexMatch $pat.dnsLabel $d.name)) }}{{ fail (printf "flink.deployments[%d].name: %q is not a FlinkDeployment name (a DNS label: at most 63 lowercase alphanumerics or '-', alphanumeric at both ends): the API server refuses the policies named after it" $i $d.name) }}{{ end }}
-{{- if and $d.namespace (not (and (le (len $d.namespace) 63) (regexMatch $pat.dnsLabel $d.namespace))) }}{{ include "epnp.checkNamespace" (dict "namespace" $d.namespace "key" (printf "flink.deployments[%d].namespace" $i) "p" $pat) }}{{ end }}
+{{- /* A namespace is matched once per render (sprig compiles the pattern on every call). */}}
+{{- if and $d.namespace (not (hasKey $nsChecked $d.namespace)) }}
+{{- if not (and (le (len $d.namespace) 63) (regexMatch $pat.dnsLabel $d.namespace)) }}{{ include "epnp.checkNamespace" (dict "namespace" $d.namespace "key" (printf "flink.deployments[%d].namespace" $i) "p" $pat) }}{{ end }}
+{{- $_ := set $nsChecked $d.namespace true }}
+{{- end }}
 {{- $ns := $d.namespace | default $.root.Release.Namespace }}
 {{- $id := printf "%s/%s" $ns $d.name }}
 {{- if hasKey $seen $id }}{{ fail (printf "flink.deployments[%d].name: %q is listed twice in namespace %s; policy names would collide" $i $d.name $ns) }}{{ end }}
