@@ -11,7 +11,9 @@ over it, so a new group needs no second list. The facts file never reads it: it 
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,17 @@ DEFAULTS = Path("templates") / "_defaults.tpl"
 
 def static_define(path: Path, name: str) -> Any:
     """The body of a define that is static YAML (no template actions): read as YAML, no helm needed."""
-    m = re.search(r'\{\{- define "' + re.escape(name) + r'" -\}\}\n(.*?)\n\{\{- end \}\}', path.read_text(), re.S)
+    # The generators and tests ask for the same tables thousands of times a run: parsed once per
+    # file text (a changed file is parsed again), each caller given its own copy.
+    return copy.deepcopy(_parsed_define(path.read_text(), name, str(path)))
+
+
+@lru_cache(maxsize=64)
+def _parsed_define(text: str, name: str, where: str) -> Any:
+    m = re.search(r'\{\{- define "' + re.escape(name) + r'" -\}\}\n(.*?)\n\{\{- end \}\}', text, re.S)
     if m is None:
-        raise ValueError(f"{path}: no {name} define")
-    return yaml.safe_load(m[1])
+        raise ValueError(f"{where}: no {name} define")
+    return yaml.load(m[1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def group_table(chart: Path = CHART) -> list[dict[str, Any]]:

@@ -56,7 +56,7 @@ def helm_template(
     return proc.stdout
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Refuses a mapping that repeats a key, as the API server's strict decoding does;
     PyYAML alone would keep the last value and hide the repeat."""
 
@@ -65,7 +65,8 @@ def _mapping_without_repeats(loader: _StrictLoader, node: yaml.MappingNode) -> d
     keys = Counter(loader.construct_object(k) for k, _ in node.value)
     if repeated := sorted(str(k) for k, n in keys.items() if n > 1):
         raise yaml.constructor.ConstructorError(None, None, f"repeated key(s) {repeated}", node.start_mark)
-    return loader.construct_mapping(node, deep=True)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
+    return mapping
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
