@@ -415,6 +415,31 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
         ),
     ),
     (
+        "DoesNotExist",
+        _rule(
+            "flink.jobmanager.extraIngress",
+            {"namespaceSelector": {"matchExpressions": [{"key": "example.com/a", "operator": "DoesNotExist"}]}},
+        ),
+    ),
+    *[
+        (f"protocol {proto}", _rule("eventProcessing.operator.extraIngress", port={"protocol": proto, "port": 8080}))
+        for proto in ("TCP", "UDP", "SCTP")
+    ],
+    (
+        "a 15-character port name",
+        {
+            **_rule("flink.jobmanager.extraIngress", port={"port": "abcdefghij-1234"}),
+            "acknowledge": {"namedPortsInExtraRules": True},
+        },
+    ),
+    # a DNS subdomain of exactly 253 characters: three 63-character labels, a 61-character one, dots
+    ("a 253-character label key prefix", {"commonLabels": {".".join(["a" * 63] * 3 + ["a" * 61]) + "/k": "v"}}),
+    ("a 63-character namespace", {"flink": {"operator": {"namespace": "n" * 63}}}),
+    (
+        "a 63-character Flink deployment name and namespace",
+        {"flink": {"deployments": [{"name": "d" * 63, "namespace": "n" * 63}]}},
+    ),
+    (
         "a 246-character policy name with -egress",
         {"flink": {"operator": {"policyName": "p" * 246, "egress": {"enabled": True}}}},
     ),
