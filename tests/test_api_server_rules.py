@@ -263,6 +263,41 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         f'flink.operator.egress.extraEgress[0].to[0].podSelector.matchLabels.app: "{"a" * 64}" '
         "is not a valid label value",
     ),
+    # Wrong kinds inside a user's rule: refused naming the key, never reaching a template function
+    # as a raw "error calling" (the schema refuses them by type).
+    (
+        "a CIDR that is not a string",
+        _cidrs("cluster.kubernetesApi.cidrs", [10]),
+        "/cluster/kubernetesApi/cidrs/0",
+        "cluster.kubernetesApi.cidrs[0]: must be a CIDR string (e.g. 10.0.0.0/8), got ",
+    ),
+    (
+        "an except that is not a list",
+        _kafka("flink", {"cidr": "10.0.0.0/8", "except": "10.1.0.0/16"}),
+        "/flink/egress/kafka/to/0/except",
+        "flink.egress.kafka.to[0].except: must be a list of CIDRs inside flink.egress.kafka.to[0].cidr",
+    ),
+    (
+        "matchLabels that is not a map",
+        _rule("flink.jobmanager.extraIngress", {"podSelector": {"matchLabels": "app"}}),
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchLabels",
+        "flink.jobmanager.extraIngress[0].from[0].podSelector.matchLabels: must be a map of labels",
+    ),
+    (
+        "matchExpressions that is not a list",
+        _rule(
+            "flink.jobmanager.extraIngress", {"podSelector": {"matchExpressions": {"key": "a", "operator": "Exists"}}}
+        ),
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchExpressions",
+        "flink.jobmanager.extraIngress[0].from[0].podSelector.matchExpressions: must be a list",
+    ),
+    (
+        "an expression that is not a map",
+        _rule("flink.jobmanager.extraIngress", {"namespaceSelector": {"matchExpressions": ["a"]}}),
+        "/flink/jobmanager/extraIngress/0/from/0/namespaceSelector/matchExpressions/0",
+        "flink.jobmanager.extraIngress[0].from[0].namespaceSelector.matchExpressions[0]: must be a map with key, "
+        "operator and values",
+    ),
     (
         "extra rule label key with an empty prefix",
         _rule("eventProcessing.operator.egress.extraEgress", {"namespaceSelector": {"matchLabels": {"/app": "x"}}}),
