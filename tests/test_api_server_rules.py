@@ -299,6 +299,22 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "operator and values",
     ),
     (
+        "an expression without a key",
+        _rule("flink.taskmanager.extraIngress", {"podSelector": {"matchExpressions": [{"operator": "Exists"}]}}),
+        "/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0",
+        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].key: is required (a label key)",
+    ),
+    (
+        "expression values that are not a list",
+        _rule(
+            "flink.taskmanager.extraIngress",
+            {"podSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": "x"}]}},
+        ),
+        "/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/values",
+        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].values: must be a list of label "
+        "values",
+    ),
+    (
         "extra rule label key with an empty prefix",
         _rule("eventProcessing.operator.egress.extraEgress", {"namespaceSelector": {"matchLabels": {"/app": "x"}}}),
         "/eventProcessing/operator/egress/extraEgress/0/to/0/namespaceSelector/matchLabels",
