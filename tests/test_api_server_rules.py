@@ -284,6 +284,12 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "flink.jobmanager.extraIngress[0].from[0].podSelector.matchLabels: must be a map of labels",
     ),
     (
+        "a matchLabels value that is not a string",
+        _rule("flink.jobmanager.extraIngress", {"podSelector": {"matchLabels": {"app": 5}}}),
+        "/flink/jobmanager/extraIngress/0/from/0/podSelector/matchLabels/app",
+        "flink.jobmanager.extraIngress[0].from[0].podSelector.matchLabels.app: a label value must be a string, got ",
+    ),
+    (
         "matchExpressions that is not a list",
         _rule(
             "flink.jobmanager.extraIngress", {"podSelector": {"matchExpressions": {"key": "a", "operator": "Exists"}}}
