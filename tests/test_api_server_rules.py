@@ -311,6 +311,16 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].key: is required (a label key)",
     ),
     (
+        "an operator label selectors lack (Gt is a node selector's)",
+        _rule(
+            "flink.taskmanager.extraIngress",
+            {"podSelector": {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}},
+        ),
+        "/flink/taskmanager/extraIngress/0/from/0/podSelector/matchExpressions/0/operator",
+        "flink.taskmanager.extraIngress[0].from[0].podSelector.matchExpressions[0].operator: must be In, NotIn, "
+        "Exists or DoesNotExist, got Gt",
+    ),
+    (
         "expression values that are not a list",
         _rule(
             "flink.taskmanager.extraIngress",
