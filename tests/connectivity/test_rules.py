@@ -79,6 +79,23 @@ def test_every_rule_the_chart_renders_has_a_comment() -> None:
     assert arrows and all(".extra" in n for n in extras), extras
 
 
+def test_each_kafka_rule_is_named_by_its_destination() -> None:
+    """`make diff` and `make explain` name a rule by its comment: a Kafka rule says where it goes (an
+    address, pods in a namespace, or pods beside the sender)."""
+    to = [
+        {"cidr": "10.0.0.0/8"},
+        {"namespace": "kafka", "podSelector": {"app": "kafka"}},
+        {"podSelector": {"app": "kafka"}},
+    ]
+    m = read_manifest(helm_template({"flink": {"egress": {"enabled": True, "kafka": {"ports": [9092], "to": to}}}}))
+    named = [n for dirs in m.rules.names.values() for names in dirs.values() for n in names if "--> Kafka" in n]
+    assert named == [
+        "Flink pods --> Kafka at 10.0.0.0/8",
+        "Flink pods --> Kafka pods in kafka",
+        "Flink pods --> Kafka pods",
+    ]
+
+
 def test_a_snapshot_borrows_names_for_equal_rules_only() -> None:
     m = read_manifest(MANIFEST)
     live = yaml.safe_load_all(MANIFEST)
