@@ -45,7 +45,7 @@ def _kafka(group: str, entry: dict[str, Any]) -> dict[str, Any]:
                f"{group}.egress.kafka.to", [entry])  # fmt: skip
 
 
-def _cidrs(key: str, cidrs: list[str]) -> dict[str, Any]:
+def _cidrs(key: str, cidrs: list[Any]) -> dict[str, Any]:
     v = put({}, key, cidrs)
     if key.endswith("webhookCIDRs"):
         put(v, key.replace("webhookCIDRs", "webhookFrom"), "cidrs")
