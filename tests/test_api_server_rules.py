@@ -427,6 +427,12 @@ CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
         'flink.deployments[0].namespace: "-flink" must be a DNS label',
     ),
     (
+        "deployment namespace of 64 characters",
+        {"flink": {"deployments": [{"name": "f", "namespace": "n" * 64}]}},
+        "/flink/deployments/0/namespace",
+        f'flink.deployments[0].namespace: "{"n" * 64}" must be a DNS label',
+    ),
+    (
         "Kafka namespace",
         _kafka("eventProcessing.instance", {"namespace": "Kafka"}),
         "/eventProcessing/instance/egress/kafka/to/0/namespace",
