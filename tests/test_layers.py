@@ -26,6 +26,8 @@ LAYERS = {
     "tools.paths": "base",
     "tools.facts": "base",
     "tools.groups": "base",
+    # YAML read fast, and strictly (no repeated keys) where the API server is
+    "tools.yamlio": "base",
     "tools.values_schema": "base",
     # `kubectl get -o yaml` output read as objects (the live cluster's policies, pods, namespaces)
     "tools.kubelist": "base",

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from tools.paths import CHART
+from tools.yamlio import load
 
 TEMPLATE = Path("templates") / "_groups.tpl"
 DEFAULTS = Path("templates") / "_defaults.tpl"
@@ -37,7 +38,7 @@ def _parsed_define(text: str, name: str, where: str) -> Any:
     m = re.search(r'\{\{- define "' + re.escape(name) + r'" -\}\}\n(.*?)\n\{\{- end \}\}', text, re.S)
     if m is None:
         raise ValueError(f"{where}: no {name} define")
-    return yaml.load(m[1], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return load(m[1])
 
 
 def group_table(chart: Path = CHART) -> list[dict[str, Any]]:

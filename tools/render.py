@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tools.paths import CHART, HELM
+from tools.yamlio import load_all_strict
 
 RELEASE = "ibm-ep-network-policies"
 NAMESPACE = "event-processing"
@@ -56,24 +54,9 @@ def helm_template(
     return proc.stdout
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Refuses a mapping that repeats a key, as the API server's strict decoding does;
-    PyYAML alone would keep the last value and hide the repeat."""
-
-
-def _mapping_without_repeats(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    keys = Counter(loader.construct_object(k) for k, _ in node.value)
-    if repeated := sorted(str(k) for k, n in keys.items() if n > 1):
-        raise yaml.constructor.ConstructorError(None, None, f"repeated key(s) {repeated}", node.start_mark)
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
-
-
 def parse(manifest: str) -> list[Obj]:
-    return [doc for doc in yaml.load_all(manifest, Loader=_StrictLoader) if doc]
+    docs: list[Obj] = load_all_strict(manifest)
+    return docs
 
 
 def render(values: Values | None = None, **kwargs: Any) -> list[Obj]:
