@@ -46,19 +46,6 @@ class Case:
     target: float | None = None  # the ratio the project holds it to, when it has one
 
 
-def measure(case: Case, baseline: Callable[[], None], repeats: int) -> tuple[float, float]:
-    ours: list[float] = []
-    base: list[float] = []
-    case.run()  # warm the page cache; not counted
-    baseline()
-    for _ in range(repeats):
-        for fn, out in ((baseline, base), (case.run, ours)):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(ours), statistics.median(base)
-
-
 def static_chart(n: int, work: Path) -> Path:
     """A chart whose one template is the chart's own output for n deployments: what helm
     costs to process those objects when templates compute nothing (the floor)."""
@@ -145,7 +132,8 @@ def main() -> None:
     print(f"{'case':45} {'median':>9} {'baseline':>9} {'ratio':>6}  target")
     with tempfile.TemporaryDirectory(prefix="epnp-bench-") as work:
         for case in cases(Path(work)):
-            ours, base = measure(case, baseline, args.repeats)
+            t = medians({"baseline": baseline, "case": case.run}, args.repeats)
+            ours, base = t["case"], t["baseline"]
             ratio = ours / base
             verdict = "" if case.target is None else f"<= {case.target} {'ok' if ratio <= case.target else 'MISSED'}"
             print(f"{case.name:45} {ours * 1000:8.1f}ms {base * 1000:8.1f}ms {ratio:6.2f}  {verdict}")
