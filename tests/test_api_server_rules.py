@@ -540,6 +540,15 @@ def test_policy_names_leave_room_for_the_suffixes_of_their_groups() -> None:
         assert name.get("maxLength", 253 if "$ref" in name or "anyOf" in name else None) == limit, g["id"]
 
 
+def test_flink_deployment_policy_names_stay_names_whatever_the_deployment_name() -> None:
+    """A Flink deployment's name is a DNS label (at most 63 characters, checked first), so with the
+    longest suffix a deployment-scoped group adds, its policy names stay under the API server's 253:
+    this is why templates/validate.yaml needs no length check for them. A group whose suffix broke
+    that would fail here, before any user met a name the server refuses."""
+    suffixes = [len(g.get("suffix", "")) for g in group_table() if g["scope"] == "deployment"]
+    assert suffixes and 63 + max(suffixes) <= 253
+
+
 def test_the_decision_cites_the_upstream_source() -> None:
     d = facts.decisions()["api-server-rules"]
     for cited in ("validation.go", "ValidateIPBlock", "ValidateNetworkPolicyPort", "StrictIPCIDRValidation"):
