@@ -102,7 +102,7 @@ def test_a_mutant_cannot_write_outside_its_copy(tmp_path: Path):
     assert not (tmp_path / "outside.yaml").exists()
 
 
-def test_own_suite_first_then_the_quickest_expected_kill_for_that_operator():
+def test_own_suite_first_then_the_quickest_expected_kill_for_that_operator_or_file():
     fast, own, killer = (
         runner.Stage(n, lambda c: [], seconds=s)
         for n, s in (
@@ -117,9 +117,15 @@ def test_own_suite_first_then_the_quickest_expected_kill_for_that_operator():
     for _ in range(5):  # 1 s that always kills beats 0.5 s that never does, given enough evidence
         scheduler.record(m, [fast.name, killer.name], [killer.name])
     assert [s.name for s in scheduler.plan(m)][:2] == [own.name, killer.name]
-    # another operator has no history: fastest first
+    # another operator on the same file: the file's history answers
     other = Mutant("drop", "templates/policy.yaml", 1, "", "", {})
-    assert [s.name for s in scheduler.plan(other)][:2] == [own.name, fast.name]
+    assert [s.name for s in scheduler.plan(other)][:2] == [own.name, killer.name]
+    # the same operator on another file: the operator's history answers
+    elsewhere = Mutant("flip", "templates/other.yaml", 1, "", "", {})
+    assert scheduler.plan(elsewhere)[0].name == killer.name
+    # neither has history: fastest first
+    fresh = Mutant("drop", "templates/other.yaml", 1, "", "", {})
+    assert scheduler.plan(fresh)[0].name == fast.name
 
 
 def test_slow_layers_only_when_thorough():
