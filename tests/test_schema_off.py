@@ -1,11 +1,16 @@
-"""With `--skip-schema-validation`, every key of values.yaml set to null, set to a string, or deleted from
-values.yaml either fails naming that key, or renders exactly the defaults' connectivity: never a wider
-policy, never a raw template error (decision templates-check-kinds).
+"""With `--skip-schema-validation`, every key of values.yaml set to null or set to a string either fails
+naming that key, or renders exactly the defaults' connectivity: never a wider policy, never a raw template
+error (decision templates-check-kinds).
 
 The keys are the shape table's (templates/_shapes.tpl, generated from the schema: every key of
 values.yaml, groups included). "A string" is tried on every key that is not a string by kind (for a
 string key, a DNS label's included, a string is its value, not an attack). The flows compare on the
 defaults' fixture, computed by network-config-analyzer, TCP and UDP.
+
+A key deleted from values.yaml is the null case: helm deletes a key that a user's values set to null
+before any template runs (helm v4.3.1 pkg/chart/common/util/coalesce.go, coalesceValues:
+`if value == nil && !merge { delete(v, key) }`), so the templates see the same values either way.
+test_deleting_a_key_is_setting_it_to_null checks that on helm itself.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ ROWS: list[list[Any]] = static_define(CHART / "templates" / "_shapes.tpl", "epnp
 CASES: list[tuple[str, str]] = [
     *((row[0], "null") for row in ROWS),
     *((row[0], "string") for row in ROWS if not STRINGS & set(row[1])),
-    *((row[0], "deleted") for row in ROWS),
 ]
 
 
@@ -99,5 +103,27 @@ def test_a_bad_value_fails_naming_its_key_or_keeps_the_defaults_flows(outcomes, 
 def test_the_comparison_saw_both_kinds_of_outcome(outcomes):
     """Nulls of keys whose default is null render (and compare); a string for a switch is refused."""
     assert ("flink.metrics.port", "null") in outcomes.flows
-    assert ("eventProcessing.operator.podSelector", "deleted") in outcomes.flows
+    assert ("eventProcessing.operator.podSelector", "null") in outcomes.flows
     assert ("deployOperatorNetworkPolicy", "string") in outcomes.errors
+
+
+@pytest.mark.parametrize(
+    "key",
+    # a top-level switch, a map whose absence renders, a list, a group's switch: both outcomes, every depth
+    [
+        "deployOperatorNetworkPolicy",
+        "eventProcessing.operator.podSelector",
+        "flink.deployments",
+        "flink.egress.enabled",
+    ],
+)
+def test_deleting_a_key_is_setting_it_to_null(key: str, tmp_path: Path) -> None:
+    """Why CASES has no "deleted" rows: helm renders a key deleted from values.yaml exactly as the key set
+    to null (the same objects, or the same error)."""
+    deleted = _render(key, "deleted", tmp_path)
+    null = _render(key, "null", tmp_path)
+    if isinstance(deleted, RenderError) or isinstance(null, RenderError):
+        assert isinstance(deleted, RenderError) and isinstance(null, RenderError), (deleted, null)
+        assert deleted.stderr == null.stderr
+    else:
+        assert deleted == null
