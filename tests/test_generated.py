@@ -5,6 +5,7 @@ The staleness tests run the check on a copy of the clone, never on the clone its
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import yaml
 
 from tools import facts, generate
 from tools.connectivity import picture
-from tools.generate import Tree, readme, readme_picture
+from tools.generate import Tree, readme, readme_picture, shapes
 from tools.groups import group_switches, null_default_text, null_defaults
 from tools.paths import CHART, ROOT
 from tools.values_schema import node_at
@@ -218,3 +219,13 @@ def test_every_group_switch_is_in_one_of_the_chart_readmes_switch_tables() -> No
     assert len(listed) == len(set(listed)), listed
     assert set(group_switches()) <= set(listed)
     assert set(listed) - set(group_switches()) == set(readme.BEYOND_THE_PAGE_SETTINGS)
+
+
+def test_a_schema_without_the_dns_label_pattern_is_refused_naming_it() -> None:
+    """The shapes table tells a namespace (a DNS label) by $defs.namespace's pattern; without it the
+    generator says so rather than failing on a missing key."""
+    schema = json.loads((ROOT / "values-schema.json").read_text())
+    del schema["$defs"]["namespace"]["pattern"]
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    with pytest.raises(ValueError, match=r"\$defs\.namespace\.pattern is missing"):
+        shapes.shapes_tpl(schema, values)

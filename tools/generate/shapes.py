@@ -41,7 +41,10 @@ CIDR = "#/$defs/cidr"
 
 def is_dns_label(schema: dict[str, Any], node: dict[str, Any]) -> bool:
     """A string the schema holds to $defs.namespace's DNS-label pattern (empty allowed or not)."""
-    empty_or_label = schema["$defs"]["namespace"]["pattern"]
+    empty_or_label = schema.get("$defs", {}).get("namespace", {}).get("pattern")
+    if not isinstance(empty_or_label, str):
+        # the shapes table tells a DNS label by this pattern: without it, every namespace would read as a string
+        raise ValueError("values schema: $defs.namespace.pattern is missing (the DNS-label pattern namespaces use)")
     label = "^" + empty_or_label.removeprefix("^(").removesuffix(")?$") + "$"
     return node.get("type") == "string" and node.get("pattern") in (empty_or_label, label)
 
