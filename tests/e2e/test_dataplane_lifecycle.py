@@ -71,9 +71,9 @@ def test_a_window_made_on_purpose_is_seen_with_its_flows_and_length() -> None:
 @pytest.mark.parametrize("engine", [KUBE_ROUTER, CALICO], ids=lambda e: e.name)
 def test_upgrades_and_rollbacks_leave_no_window(engine) -> None:
     """The short chain (installs, deny-all with a group, a group off and on, rollback, extra rules
-    reordered, kafka.to edited, three Flink deployments in new namespaces, the previous chart version
-    upgraded and rolled back, uninstall): every flow documented before and after each upgrade and
-    rollback stays allowed, every other stays denied, on every round."""
+    reordered, kafka.to edited, EP egress off, three Flink deployments in new namespaces, the previous
+    chart version upgraded and rolled back, uninstall): every flow documented before and after each
+    upgrade and rollback stays allowed, every other stays denied, on every round."""
     with tempfile.TemporaryDirectory(prefix="epnp-old-chart-") as tmp:
         chain = steps(old_chart("0.1.0", Path(tmp)), short=True)
         run = run_engine(engine, chain)

@@ -167,6 +167,10 @@ def steps(old: Path | None = None, short: bool = False) -> list[Step]:
             Step("upgrade: kafka.to shrinks", "upgrade", s1),
         ]
     out += [
+        # EP egress off in an upgrade of its own: the next step drops policies on the destinations'
+        # side (metrics off, the Flink operator moved), and dropping a source's egress policy in the
+        # same upgrade opens its flows between helm's two deletions (docs/upgrading.md)
+        Step("upgrade: EP egress off", "upgrade", State("whole page", full)),
         Step("upgrade: three Flink deployments", "upgrade", State("three deployments", three)),
     ]
     if not short:
