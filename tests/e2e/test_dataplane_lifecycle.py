@@ -1,6 +1,7 @@
 """`make dataplane-lifecycle`'s short form on each engine: helm installs, upgrades, rolls back and
 uninstalls while every promised flow is probed round after round (tools/e2e/lifecycle.py). Upgrades
-and rollbacks leave no window; a window made on purpose is seen, with its flows and its length."""
+and rollbacks leave no window; a window made on purpose is seen, with its flows and its length. Without
+a dataplane, each promised step's API calls, one at a time, open and deny nothing (network-config-analyzer)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tools.e2e.lifecycle import (
     Sample,
     State,
     Step,
+    call_windows,
     old_chart,
     run_engine,
     steps,
@@ -89,3 +91,35 @@ def test_upgrades_and_rollbacks_leave_no_window(engine) -> None:
     )
     doc = ROOT / "docs" / "upgrading.md"
     assert shown in doc.read_text(), f"{doc.relative_to(ROOT)} shows another line than this run's:\n{shown}"
+
+
+def test_every_promised_step_is_gapless_call_by_call() -> None:
+    """No dataplane: each upgrade and rollback of the short chain as helm's API calls, one at a time
+    (lifecycle.helm_calls), every intermediate policy set judged by nca. None opens a flow that
+    neither end allows or denies one that both allow, whatever a dataplane's timing."""
+    chain = steps(None, short=True)
+    found = {}
+    for before, step in zip([NOTHING, *(s.after for s in chain)], chain, strict=False):
+        if step.promised and before.installed:
+            opened, denied = call_windows(before, step.after)
+            if opened or denied:
+                found[step.name] = (sorted(map(str, opened)), sorted(map(str, denied)))
+    assert not found, found
+
+
+def test_egress_off_with_the_destinations_side_opens_flows_between_helms_deletions() -> None:
+    """docs/upgrading.md: EP instance egress off in the same upgrade that turns metrics off and moves
+    the Flink operator. helm deletes the EP instance's egress policy first (its template sorts
+    first), so until the next deletion the EP instance reaches the jobmanager's metrics port (9250)
+    and the operator's webhook port (9443) in its old namespace, from both EP instances: what the
+    lifecycle run once saw on Calico (three of these four, in its one round), found here on every run."""
+    chain = steps(None, short=True)
+    kafka_on = next(s.after for s in chain if s.name == "rollback: kafka.to as before")
+    three = next(s.after for s in chain if s.name == "upgrade: three Flink deployments")
+    opened, denied = call_windows(kafka_on, three)
+    assert not denied
+    assert {(f.src, f.dst, f.port, proto) for f, proto in opened} == {
+        (src, dst, port, "TCP")
+        for src in ("ep-instance-1", "ep-instance-2")
+        for dst, port in (("jobmanager", 9250), ("flink-operator@event-processing", 9443))
+    }

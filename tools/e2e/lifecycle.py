@@ -40,7 +40,9 @@ import yaml
 
 from tools.chart_history import chart_at, version_commit
 from tools.connectivity.cluster import Cluster, Workload, cluster_for, union
-from tools.connectivity.model import Model
+from tools.connectivity.engine import Scenario, analyze
+from tools.connectivity.flows import Flow
+from tools.connectivity.model import PROTOCOLS, Model
 from tools.e2e.answers import PodAddressModel, Probe, every_probe, grant_allows, probe_ports
 from tools.e2e.dataplane import DENY_TIMEOUT, Dataplane, in_canary_namespace, unavailable
 from tools.e2e.engines import CHOICES, Engine, engines
@@ -330,6 +332,47 @@ def state_objs(state: State) -> list[Obj]:
 
 def state_cluster(state: State) -> Cluster | None:
     return cluster_for(effective_values(state.values)) if state.installed else None
+
+
+def helm_calls(before: list[Obj], after: list[Obj]) -> list[list[Obj]]:
+    """The policy sets an upgrade or rollback passes through, one per API call, as helm makes them
+    (helm v4.3.1 pkg/kube/client.go, Client.Update): each object of the new manifest created or
+    updated in its order, then each object the new manifest lacks deleted, in the old one's order."""
+
+    def key(o: Obj) -> tuple[str, str]:
+        return o["metadata"].get("namespace", ""), o["metadata"]["name"]
+
+    current = {key(o): o for o in before}
+    kept = {key(o) for o in after}
+    out = []
+    for o in after:
+        current[key(o)] = o
+        out.append(list(current.values()))
+    for o in (o for o in before if key(o) not in kept):
+        del current[key(o)]
+        out.append(list(current.values()))
+    return out
+
+
+def call_windows(before: State, after: State) -> tuple[set[tuple[Flow, str]], set[tuple[Flow, str]]]:
+    """What helm's calls between two states open that neither state allows, and deny that both
+    allow, judged by network-config-analyzer on the fixture of both states (TCP and UDP): the
+    windows an upgrade has whatever the dataplane's timing. A dataplane shows one only when a sync
+    falls between two calls, so the lifecycle run may miss it; this does not."""
+    b, a = state_objs(before), state_objs(after)
+    clusters = [c for c in (state_cluster(before), state_cluster(after)) if c is not None]
+    cluster = clusters[0] if len(clusters) == 1 else union(clusters[0], clusters[1])
+    sets = [b, a, *helm_calls(b, a)]
+    results = analyze([Scenario(s, cluster, f"call {i}") for i, s in enumerate(sets)])
+    opened: set[tuple[Flow, str]] = set()
+    denied: set[tuple[Flow, str]] = set()
+    for proto in PROTOCOLS:
+        first, last = results[0].flows(proto), results[1].flows(proto)
+        for r in results[2:]:
+            flows = r.flows(proto)
+            opened |= {(f, proto) for f in flows - (first | last)}
+            denied |= {(f, proto) for f in (first & last) - flows}
+    return opened, denied
 
 
 class Runner:
