@@ -94,10 +94,11 @@ def test_upgrades_and_rollbacks_leave_no_window(engine) -> None:
 
 
 def test_every_promised_step_is_gapless_call_by_call() -> None:
-    """No dataplane: each upgrade and rollback of the short chain as helm's API calls, one at a time
-    (lifecycle.helm_calls), every intermediate policy set judged by nca. None opens a flow that
-    neither end allows or denies one that both allow, whatever a dataplane's timing."""
-    chain = steps(None, short=True)
+    """No dataplane: each upgrade and rollback of the whole chain (`make dataplane-lifecycle`'s, every
+    group off and on) as helm's API calls, one at a time (lifecycle.helm_calls), every intermediate
+    policy set judged by nca. None opens a flow that neither end allows or denies one that both
+    allow, whatever a dataplane's timing."""
+    chain = steps(None, short=False)
     found = {}
     for before, step in zip([NOTHING, *(s.after for s in chain)], chain, strict=False):
         if step.promised and before.installed:

@@ -168,11 +168,14 @@ def steps(old: Path | None = None, short: bool = False) -> list[Step]:
             Step("upgrade: kafka.to grows ahead of the deployments' rules", "upgrade", s2),
             Step("upgrade: kafka.to shrinks", "upgrade", s1),
         ]
+    # EP egress off in an upgrade of its own, the rest as it was: the next step drops policies on the
+    # destinations' side (metrics off, the Flink operator moved, a deployment gone), and dropping a
+    # source's egress policy in the same upgrade opens its flows between helm's two deletions
+    # (docs/upgrading.md)
+    last = out[-1].after
+    no_egress = State(f"{last.label}, EP egress off", _with(last.values or {}, (egress[0], False)))
     out += [
-        # EP egress off in an upgrade of its own: the next step drops policies on the destinations'
-        # side (metrics off, the Flink operator moved), and dropping a source's egress policy in the
-        # same upgrade opens its flows between helm's two deletions (docs/upgrading.md)
-        Step("upgrade: EP egress off", "upgrade", State("whole page", full)),
+        Step("upgrade: EP egress off", "upgrade", no_egress),
         Step("upgrade: three Flink deployments", "upgrade", State("three deployments", three)),
     ]
     if not short:
