@@ -21,7 +21,7 @@ import pytest
 from tools import facts
 from tools.groups import group_table, static_define
 from tools.paths import CHART
-from tools.render import RenderError, render
+from tools.render import RenderError, render_or_error
 from tools.values import put
 
 SKIP = ("--skip-schema-validation",)
@@ -531,21 +531,15 @@ def test_what_the_api_server_accepts_renders(
     assert objs
 
 
-def _outcome(values: dict[str, Any], with_schema: bool) -> list[dict[str, Any]] | RenderError:
-    try:
-        return render(values, args=() if with_schema else SKIP)
-    except RenderError as e:
-        return e
-
-
 @pytest.fixture(scope="module")
 def outcomes() -> dict[tuple[str, int, bool], Any]:
     """Every case's render, with and without the schema, made side by side (each is one helm process)."""
-    jobs = [("refused", i, c[1]) for i, c in enumerate(CASES)] + [("accepted", i, c[1]) for i, c in enumerate(ACCEPTED)]
-    keys = [(kind, i, with_schema) for kind, i, _ in jobs for with_schema in (True, False)]
-    values = [v for _, _, v in jobs for _ in (True, False)]
+    both = (True, False)
+    cases = {("refused", i, with_schema): c[1] for i, c in enumerate(CASES) for with_schema in both}
+    cases |= {("accepted", i, with_schema): c[1] for i, c in enumerate(ACCEPTED) for with_schema in both}
     with ThreadPoolExecutor(4) as pool:
-        return dict(zip(keys, pool.map(_outcome, values, [k[2] for k in keys]), strict=True))
+        renders = pool.map(lambda k: render_or_error(cases[k], args=() if k[2] else SKIP), cases)
+        return dict(zip(cases, renders, strict=True))
 
 
 def test_policy_names_leave_room_for_the_suffixes_of_their_groups() -> None:

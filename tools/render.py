@@ -64,6 +64,14 @@ def render(values: Values | None = None, **kwargs: Any) -> list[Obj]:
     return parse(helm_template(values, **kwargs))
 
 
+def render_or_error(values: Values | None = None, **kwargs: Any) -> list[Obj] | RenderError:
+    """render(values), or the RenderError it raised: for many cases rendered side by side, then judged."""
+    try:
+        return render(values, **kwargs)
+    except RenderError as e:
+        return e
+
+
 def by_name(objects: Iterable[Obj]) -> dict[str, Obj]:
     """Objects keyed by `metadata.name`; for renders where names are unique."""
     out: dict[str, Obj] = {}

@@ -29,7 +29,7 @@ from tools.connectivity.engine import Result, Scenario, analyze
 from tools.connectivity.model import PROTOCOLS
 from tools.groups import static_define
 from tools.paths import CHART
-from tools.render import RenderError, render
+from tools.render import RenderError, render, render_or_error
 from tools.values import effective_values, put
 
 SKIP = ("--skip-schema-validation",)
@@ -56,12 +56,9 @@ def _deleted(chart: Path, key: str, into: Path) -> Path:
 
 
 def _render(key: str, how: str, tmp: Path) -> list[dict[str, Any]] | RenderError:
-    try:
-        if how == "deleted":
-            return render({}, chart=_deleted(CHART, key, tmp / key), args=SKIP)
-        return render(put({}, key, None if how == "null" else "x"), args=SKIP)
-    except RenderError as e:
-        return e
+    if how == "deleted":
+        return render_or_error({}, chart=_deleted(CHART, key, tmp / key), args=SKIP)
+    return render_or_error(put({}, key, None if how == "null" else "x"), args=SKIP)
 
 
 @dataclass

@@ -337,6 +337,13 @@ def state_cluster(state: State) -> Cluster | None:
     return cluster_for(effective_values(state.values)) if state.installed else None
 
 
+def step_cluster(before: State, after: State) -> Cluster:
+    """The fixture a step is judged on: both states' pods (the one installed state's, for an install
+    or an uninstall)."""
+    clusters = [c for c in (state_cluster(before), state_cluster(after)) if c is not None]
+    return clusters[0] if len(clusters) == 1 else union(clusters[0], clusters[1])
+
+
 def helm_calls(before: list[Obj], after: list[Obj]) -> list[list[Obj]]:
     """The policy sets an upgrade or rollback passes through, one per API call, as helm makes them
     (helm v4.3.1 pkg/kube/client.go, Client.Update): each object of the new manifest created or
@@ -362,19 +369,20 @@ def call_windows(before: State, after: State) -> tuple[set[tuple[Flow, str]], se
     allow, judged by network-config-analyzer on the fixture of both states (TCP and UDP): the
     windows an upgrade has whatever the dataplane's timing. A dataplane shows one only when a sync
     falls between two calls, so the lifecycle run may miss it; this does not."""
-    b, a = state_objs(before), state_objs(after)
-    clusters = [c for c in (state_cluster(before), state_cluster(after)) if c is not None]
-    cluster = clusters[0] if len(clusters) == 1 else union(clusters[0], clusters[1])
-    sets = [b, a, *helm_calls(b, a)]
+    b = state_objs(before)
+    cluster = step_cluster(before, after)
+    # the last call leaves the after state's objects, so it is the after state's answer
+    sets = [b, *helm_calls(b, state_objs(after))]
     results = analyze([Scenario(s, cluster, f"call {i}") for i, s in enumerate(sets)])
     opened: set[tuple[Flow, str]] = set()
     denied: set[tuple[Flow, str]] = set()
     for proto in PROTOCOLS:
-        first, last = results[0].flows(proto), results[1].flows(proto)
-        for r in results[2:]:
+        first, last = results[0].flows(proto), results[-1].flows(proto)
+        either, both = first | last, first & last
+        for r in results[1:-1]:
             flows = r.flows(proto)
-            opened |= {(f, proto) for f in flows - (first | last)}
-            denied |= {(f, proto) for f in (first & last) - flows}
+            opened |= {(f, proto) for f in flows - either}
+            denied |= {(f, proto) for f in both - flows}
     return opened, denied
 
 
@@ -414,8 +422,7 @@ class Runner:
         before, after = self.state, step.after
         dp = self.dp
         rep = StepReport(step, dp.engine.name)
-        clusters = [c for c in (state_cluster(before), state_cluster(after)) if c is not None]
-        cluster = clusters[0] if len(clusters) == 1 else union(clusters[0], clusters[1])
+        cluster = step_cluster(before, after)
         objs = [*state_objs(before), *state_objs(after)]
         values = effective_values(after.values if after.installed else before.values)
         ports = probe_ports(objs, values, Model(values, as_deployed(cluster, values)))
